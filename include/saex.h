@@ -174,6 +174,25 @@ saex_status saex_model_attach_sae(saex_model *m, int layer, const saex_sae *sae)
 saex_status saex_model_sae_topk(saex_model *m, int layer, const int *seq, const int *pos, int n, int k,
                                 saex_feature *out, int32_t *n_active);
 
+/* ---------------------------------------------------------------- tensor I/O */
+
+/* One tensor to write: dtype "F32", "BF16", "I32" or "I64". */
+typedef struct {
+    const char *name;
+    const char *dtype;
+    int ndim;
+    int64_t shape[4];
+    const void *data;
+} saex_tensor_view;
+
+/* Writes a single-file safetensors at path (written to path.tmp-PID, then
+ * renamed, so a failure leaves nothing half-written). metadata: NULL or
+ * key, value, ..., NULL strings for the "__metadata__" header entry. */
+saex_status saex_write_safetensors(const char *path, const saex_tensor_view *t, int n, const char *const *metadata);
+
+/* Number of CPU cores this process may use (sched affinity and cgroup quota). */
+int saex_cpu_count(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,486 @@
+/* cpu.c — the CPU backend: oneDNN matmuls (bf16 on AVX512-BF16 / AMX, f32
+ * otherwise) and OpenMP loops for the element-wise work and attention.
+ *
+ * This is also the numerical reference for the CUDA backend: every op is
+ * written in the plainest form that computes what HF transformers computes
+ * in f32. "Device" pointers are ordinary host pointers here. */
+#include "backend/backend.h"
+#include "error.h"
+#include "safetensors.h"
+#include <math.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ oneDNN state */
+
+/* A matmul primitive for one (M, K, N, dtype) shape. Creating a primitive
+ * costs milliseconds, so they are cached; batches repeat the same few M. */
+typedef struct {
+    int64_t m, k, n;
+    int dt; /* dnnl_data_type_t of src and weights */
+    int bias;
+    int wei_ab;
+    dnnl_primitive_t prim;
+    dnnl_memory_t src, wei, dst, b;
+    unsigned long last_use;
+} mm_entry;
+
+#define MM_CACHE 48
+
+typedef struct {
+    dnnl_engine_t eng;
+    dnnl_stream_t strm;
+    mm_entry cache[MM_CACHE];
+    unsigned long tick;
+    uint16_t *xbf;   /* [cap] activations rounded to bf16 for a bf16 matmul */
+    size_t xbf_cap;
+    float *scores;   /* [threads, score_cap] attention scores, per thread */
+    size_t score_cap;
+    float *sae_pre;  /* [rows, s] SAE pre-activations of one chunk */
+    size_t sae_cap;
+} cpu_impl;
+
+struct be_weight {
+    int64_t n, k;
+    be_dtype dt;       /* BE_F32 or BE_BF16: the matmul's src and weight type */
+    void *data;        /* [n, k] row-major, owned; or the table */
+    int borrowed;      /* 1 when data points into a caller's mmap (embedding) */
+};
+
+struct be_sae {
+    int64_t d, s;
+    float *W;          /* [d, s] */
+    float *b;          /* [s] */
+    float *thr;        /* [s] */
+};
+
+static cpu_impl *impl_of(backend *b) { return (cpu_impl *)b->impl; }
+
+static saex_status dnnl_check(dnnl_status_t st, const char *what) {
+    if (st == dnnl_success) return SAEX_OK;
+    return saex_fail(SAEX_ERR_BACKEND, "oneDNN: %s failed (status %d)", what, (int)st);
+}
+
+static void mm_entry_destroy(mm_entry *e) {
+    if (!e->prim) return;
+    dnnl_primitive_destroy(e->prim);
+    dnnl_memory_destroy(e->src);
+    dnnl_memory_destroy(e->wei);
+    dnnl_memory_destroy(e->dst);
+    if (e->b) dnnl_memory_destroy(e->b);
+    memset(e, 0, sizeof *e);
+}
+
+/* Weights are given as W[n, k] row-major, i.e. the [k, n] matrix oneDNN
+ * wants in "ba" order; wei_tag_ab = 1 means they are stored [k, n] ("ab"),
+ * as the SAE's W_enc is. */
+static saex_status mm_create(cpu_impl *im, mm_entry *e, int wei_ab) {
+    dnnl_memory_desc_t smd, wmd, dmd, bmd;
+    dnnl_dims_t sd = {e->m, e->k}, wd = {e->k, e->n}, dd = {e->m, e->n}, bd = {1, e->n};
+    dnnl_data_type_t dt = (dnnl_data_type_t)e->dt;
+    saex_status s;
+    if ((s = dnnl_check(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dt, dnnl_ab), "src desc")) ||
+        (s = dnnl_check(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dt, wei_ab ? dnnl_ab : dnnl_ba), "weights desc")) ||
+        (s = dnnl_check(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst desc")) ||
+        (s = dnnl_check(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab), "bias desc")))
+        return s;
+    dnnl_matmul_desc_t md;
+    if ((s = dnnl_check(dnnl_matmul_desc_init(&md, &smd, &wmd, e->bias ? &bmd : NULL, &dmd), "matmul desc"))) return s;
+    dnnl_primitive_desc_t pd;
+    if ((s = dnnl_check(dnnl_primitive_desc_create(&pd, &md, NULL, im->eng, NULL), "matmul primitive desc"))) return s;
+    dnnl_status_t st = dnnl_primitive_create(&e->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if ((s = dnnl_check(st, "matmul primitive"))) return s;
+    if ((s = dnnl_check(dnnl_memory_create(&e->src, &smd, im->eng, DNNL_MEMORY_NONE), "memory")) ||
+        (s = dnnl_check(dnnl_memory_create(&e->wei, &wmd, im->eng, DNNL_MEMORY_NONE), "memory")) ||
+        (s = dnnl_check(dnnl_memory_create(&e->dst, &dmd, im->eng, DNNL_MEMORY_NONE), "memory")))
+        return s;
+    if (e->bias && (s = dnnl_check(dnnl_memory_create(&e->b, &bmd, im->eng, DNNL_MEMORY_NONE), "memory"))) return s;
+    return SAEX_OK;
+}
+
+static saex_status mm_get(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt, int bias, int wei_ab, mm_entry **out) {
+    mm_entry *victim = &im->cache[0];
+    for (int i = 0; i < MM_CACHE; i++) {
+        mm_entry *e = &im->cache[i];
+        if (e->prim && e->m == m && e->k == k && e->n == n && e->dt == dt && e->bias == bias &&
+            e->wei_ab == wei_ab) {
+            e->last_use = ++im->tick;
+            *out = e;
+            return SAEX_OK;
+        }
+        if (!e->prim || (victim->prim && e->last_use < victim->last_use)) victim = e;
+    }
+    mm_entry_destroy(victim);
+    victim->m = m, victim->k = k, victim->n = n, victim->dt = dt, victim->bias = bias, victim->wei_ab = wei_ab;
+    saex_status s = mm_create(im, victim, wei_ab);
+    if (s) {
+        mm_entry_destroy(victim);
+        return s;
+    }
+    victim->last_use = ++im->tick;
+    *out = victim;
+    return SAEX_OK;
+}
+
+/* y[m, n] = x[m, k] . W + bias, with W as described at mm_create. */
+static saex_status mm_run(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt, const void *x, const void *w,
+                          const float *bias, int wei_ab, float *y) {
+    mm_entry *e;
+    saex_status s = mm_get(im, m, k, n, dt, bias != NULL, wei_ab, &e);
+    if (s) return s;
+    dnnl_memory_set_data_handle(e->src, (void *)x);
+    dnnl_memory_set_data_handle(e->wei, (void *)w);
+    dnnl_memory_set_data_handle(e->dst, y);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->wei}, {DNNL_ARG_DST, e->dst}};
+    int nargs = 3;
+    if (bias) {
+        dnnl_memory_set_data_handle(e->b, (void *)bias);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, e->b};
+    }
+    if ((s = dnnl_check(dnnl_primitive_execute(e->prim, im->strm, nargs, args), "matmul"))) return s;
+    return dnnl_check(dnnl_stream_wait(im->strm), "stream wait");
+}
+
+/* ------------------------------------------------------------------ memory */
+
+static saex_status cpu_alloc(backend *b, size_t bytes, void **out) {
+    /* 64-byte alignment: full cache lines for the AVX-512 loops and oneDNN. */
+    size_t n = (bytes + 63) & ~(size_t)63;
+    *out = aligned_alloc(64, n ? n : 64);
+    if (!*out) return saex_fail(SAEX_ERR_NOMEM, "cpu: cannot allocate %zu bytes", bytes);
+    return SAEX_OK;
+}
+static void cpu_free(backend *b, void *p) { free(p); }
+static saex_status cpu_copy(backend *b, void *dst, const void *src, size_t bytes) {
+    memcpy(dst, src, bytes);
+    return SAEX_OK;
+}
+static saex_status cpu_sync(backend *b) { return SAEX_OK; }
+
+/* Grows a scratch buffer; scratch only ever grows, so the steady state allocates nothing. */
+static saex_status grow(void **buf, size_t *cap, size_t bytes) {
+    if (bytes <= *cap) return SAEX_OK;
+    free(*buf);
+    *buf = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    *cap = *buf ? bytes : 0;
+    return *buf ? SAEX_OK : saex_fail(SAEX_ERR_NOMEM, "cpu: cannot allocate %zu bytes of scratch", bytes);
+}
+
+/* ----------------------------------------------------------------- weights */
+
+static float to_f32(const void *p, be_dtype dt, int64_t i) {
+    if (dt == BE_F32) return ((const float *)p)[i];
+    if (dt == BE_BF16) return st_bf16_to_f32(((const uint16_t *)p)[i]);
+    return st_f16_to_f32(((const uint16_t *)p)[i]);
+}
+
+/* Copies one part into W's rows [row0, row0 + p->rows), converting if needed. */
+static void copy_part(be_weight *w, const be_part *p, int64_t row0) {
+    int64_t n = p->rows * w->k, off = row0 * w->k;
+    if (w->dt == p->dtype) {
+        size_t es = w->dt == BE_F32 ? 4 : 2;
+        memcpy((char *)w->data + (size_t)off * es, p->data, (size_t)n * es);
+    } else if (w->dt == BE_F32) {
+        float *d = (float *)w->data + off;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) d[i] = to_f32(p->data, p->dtype, i);
+    } else { /* f32/f16 source into a bf16 weight */
+        uint16_t *d = (uint16_t *)w->data + off;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) d[i] = st_f32_to_bf16(to_f32(p->data, p->dtype, i));
+    }
+}
+
+static saex_status cpu_weight_create(backend *b, const be_part *parts, int n_parts, int64_t k, be_dtype compute,
+                                     be_weight **out) {
+    if (compute == BE_F16) compute = BE_F32; /* no f16 matmul on this path: widen */
+    be_weight *w = calloc(1, sizeof *w);
+    if (!w) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
+    w->k = k;
+    w->dt = compute;
+    for (int i = 0; i < n_parts; i++) w->n += parts[i].rows;
+    saex_status s = cpu_alloc(b, (size_t)(w->n * k) * (compute == BE_F32 ? 4 : 2), &w->data);
+    if (s) {
+        free(w);
+        return s;
+    }
+    int64_t row = 0;
+    for (int i = 0; i < n_parts; i++) {
+        copy_part(w, &parts[i], row);
+        row += parts[i].rows;
+    }
+    *out = w;
+    return SAEX_OK;
+}
+
+/* The embedding table is only gathered from, a few rows per token, so it
+ * stays in the caller's mmap: only the pages of tokens seen become resident. */
+static saex_status cpu_table_create(backend *b, const void *table, be_dtype dtype, int64_t rows, int64_t cols,
+                                    be_weight **out) {
+    be_weight *w = calloc(1, sizeof *w);
+    if (!w) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
+    w->n = rows, w->k = cols, w->dt = dtype, w->data = (void *)table, w->borrowed = 1;
+    *out = w;
+    return SAEX_OK;
+}
+
+static void cpu_weight_free(backend *b, be_weight *w) {
+    if (!w) return;
+    if (!w->borrowed) free(w->data);
+    free(w);
+}
+
+/* ----------------------------------------------------------------- compute */
+
+static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = st_f32_to_bf16(x[i]);
+}
+
+static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
+    cpu_impl *im = impl_of(b);
+    if (m == 0) return SAEX_OK;
+    if (w->dt == BE_F32) return mm_run(im, m, w->k, w->n, dnnl_f32, x, w->data, NULL, 0, y);
+    saex_status s = grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
+    if (s) return s;
+    round_to_bf16(x, m * w->k, im->xbf);
+    return mm_run(im, m, w->k, w->n, dnnl_bf16, im->xbf, w->data, NULL, 0, y);
+}
+
+static saex_status cpu_embed(backend *b, const be_weight *t, const int32_t *ids, int64_t n, float scale, float *x) {
+    int64_t d = t->k;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        int64_t row = (int64_t)ids[i] * d;
+        for (int64_t j = 0; j < d; j++) x[i * d + j] = to_f32(t->data, t->dt, row + j) * scale;
+    }
+    return SAEX_OK;
+}
+
+static saex_status cpu_rmsnorm(backend *b, const float *x, const float *w, int64_t m, int64_t d, float eps, float *out,
+                               int accumulate) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m; i++) {
+        const float *xi = x + i * d;
+        float *oi = out + i * d;
+        double ss = 0; /* double: the mean of squares over thousands of values */
+        for (int64_t j = 0; j < d; j++) ss += (double)xi[j] * xi[j];
+        float r = 1.0f / sqrtf((float)(ss / (double)d) + eps);
+        if (accumulate)
+            for (int64_t j = 0; j < d; j++) oi[j] += xi[j] * r * (1.0f + w[j]);
+        else
+            for (int64_t j = 0; j < d; j++) oi[j] = xi[j] * r * (1.0f + w[j]);
+    }
+    return SAEX_OK;
+}
+
+/* Rotates one head in place: pairs (i, i + hd/2) by angle pos * inv_freq[i]. */
+static void rope_head(float *h, const float *cs, const float *sn, int half) {
+    for (int i = 0; i < half; i++) {
+        float a = h[i], c = h[i + half];
+        h[i] = a * cs[i] - c * sn[i];
+        h[i + half] = c * cs[i] + a * sn[i];
+    }
+}
+
+static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t m, int nh, int nkv, int hd,
+                            float theta) {
+    int half = hd / 2;
+    int64_t stride = (int64_t)(nh + 2 * nkv) * hd;
+    float inv_freq[4096];
+    if (half > 4096) return saex_fail(SAEX_ERR_UNSUPPORTED, "cpu: head_dim %d too large", hd);
+    /* As HF computes it, in f32: 1 / theta^(2i / hd). */
+    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < m; t++) {
+        float cs[4096], sn[4096];
+        for (int i = 0; i < half; i++) {
+            float ang = (float)pos[t] * inv_freq[i];
+            cs[i] = cosf(ang);
+            sn[i] = sinf(ang);
+        }
+        float *row = qkv + t * stride;
+        for (int h = 0; h < nh + nkv; h++) rope_head(row + (int64_t)h * hd, cs, sn, half);
+    }
+    return SAEX_OK;
+}
+
+static float dot(const float *a, const float *b, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* One query row of one head: scores over keys [j0, i], softcap, softmax, weighted sum of values. */
+static void attend_one(const float *q, const float *k0, const float *v0, int64_t stride, int64_t j0, int64_t i,
+                       const be_attn_params *p, float *sc, float *o) {
+    int hd = p->head_dim;
+    float mx = -INFINITY;
+    for (int64_t j = j0; j <= i; j++) {
+        float s = dot(q, k0 + j * stride, hd) * p->scale;
+        if (p->softcap > 0) s = tanhf(s / p->softcap) * p->softcap;
+        sc[j - j0] = s;
+        if (s > mx) mx = s;
+    }
+    float sum = 0;
+    for (int64_t j = j0; j <= i; j++) sum += sc[j - j0] = expf(sc[j - j0] - mx);
+    float inv = 1.0f / sum;
+    for (int e = 0; e < hd; e++) o[e] = 0;
+    for (int64_t j = j0; j <= i; j++) {
+        float w = sc[j - j0] * inv;
+        const float *v = v0 + j * stride;
+        for (int e = 0; e < hd; e++) o[e] += w * v[e];
+    }
+}
+
+static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_start, int n_seqs,
+                                 const be_attn_params *p, float *out) {
+    cpu_impl *im = impl_of(b);
+    int nh = p->n_heads, nkv = p->n_kv_heads, hd = p->head_dim, group = nh / nkv;
+    int64_t stride = (int64_t)(nh + 2 * nkv) * hd, ostride = (int64_t)nh * hd;
+    int64_t maxlen = 0;
+    for (int s = 0; s < n_seqs; s++)
+        if (seq_start[s + 1] - seq_start[s] > maxlen) maxlen = seq_start[s + 1] - seq_start[s];
+    int nt = omp_get_max_threads();
+    saex_status st = grow((void **)&im->scores, &im->score_cap, (size_t)nt * (size_t)maxlen * sizeof(float));
+    if (st) return st;
+    int64_t total = seq_start[n_seqs];
+    /* Every (token, head) pair is independent: one flat parallel loop balances
+     * sequences of any length over the threads. */
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t th = 0; th < total * nh; th++) {
+        int64_t t = th / nh;
+        int h = (int)(th % nh);
+        int s = 0;
+        while (seq_start[s + 1] <= t) s++; /* sequences are few; a scan is cheap next to the dot products */
+        int64_t base = seq_start[s], i = t - base;
+        int64_t j0 = p->window > 0 && i - p->window + 1 > 0 ? i - p->window + 1 : 0;
+        const float *row0 = qkv + base * stride;
+        const float *q = qkv + t * stride + (int64_t)h * hd;
+        const float *k0 = row0 + (int64_t)(nh + h / group) * hd;
+        const float *v0 = row0 + (int64_t)(nh + nkv + h / group) * hd;
+        float *sc = im->scores + (size_t)omp_get_thread_num() * (size_t)maxlen;
+        attend_one(q, k0, v0, stride, j0, i, p, sc, out + t * ostride + (int64_t)h * hd);
+    }
+    return SAEX_OK;
+}
+
+static float gelu_tanh(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static saex_status cpu_geglu(backend *b, const float *gu, int64_t m, int64_t f, float *out) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < f; j++) out[i * f + j] = gelu_tanh(gu[i * 2 * f + j]) * gu[i * 2 * f + f + j];
+    return SAEX_OK;
+}
+
+static saex_status cpu_gather_rows(backend *b, const float *src, int64_t d, const int64_t *rows, int64_t n, float *dst) {
+    for (int64_t i = 0; i < n; i++) memmove(dst + i * d, src + rows[i] * d, (size_t)d * sizeof(float));
+    return SAEX_OK;
+}
+
+/* --------------------------------------------------------------------- SAE */
+
+static saex_status cpu_sae_create(backend *b, const float *W, const float *bias, const float *thr, int64_t d, int64_t s,
+                                  be_sae **out) {
+    be_sae *e = calloc(1, sizeof *e);
+    if (!e) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
+    e->d = d, e->s = s;
+    saex_status st;
+    if ((st = cpu_alloc(b, (size_t)(d * s) * 4, (void **)&e->W)) || (st = cpu_alloc(b, (size_t)s * 4, (void **)&e->b)) ||
+        (st = cpu_alloc(b, (size_t)s * 4, (void **)&e->thr))) {
+        free(e->W), free(e->b), free(e->thr), free(e);
+        return st;
+    }
+    memcpy(e->W, W, (size_t)(d * s) * 4);
+    memcpy(e->b, bias, (size_t)s * 4);
+    memcpy(e->thr, thr, (size_t)s * 4);
+    *out = e;
+    return SAEX_OK;
+}
+
+static void cpu_sae_free(backend *b, be_sae *e) {
+    if (!e) return;
+    free(e->W), free(e->b), free(e->thr), free(e);
+}
+
+#define SAE_CHUNK 256 /* rows per SAE matmul: bounds the [rows, d_sae] scratch */
+
+static saex_status cpu_sae_topk(backend *b, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids,
+                                float *vals, int32_t *n_active) {
+    cpu_impl *im = impl_of(b);
+    saex_status st = grow((void **)&im->sae_pre, &im->sae_cap, (size_t)SAE_CHUNK * (size_t)e->s * 4);
+    if (st) return st;
+    saex_feature *feat = malloc((size_t)k * sizeof *feat * SAE_CHUNK);
+    if (!feat) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
+    for (int64_t r0 = 0; r0 < n && !st; r0 += SAE_CHUNK) {
+        int64_t rows = n - r0 < SAE_CHUNK ? n - r0 : SAE_CHUNK;
+        st = mm_run(im, rows, e->d, e->s, dnnl_f32, x + r0 * e->d, e->W, e->b, 1, im->sae_pre);
+        if (st) break;
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            float *f = im->sae_pre + r * e->s;
+            /* JumpReLU as SAELens: relu(pre) where pre > threshold (strict). */
+            for (int64_t j = 0; j < e->s; j++) f[j] = f[j] > e->thr[j] && f[j] > 0 ? f[j] : 0.0f;
+            int64_t na;
+            saex_feature *fr = feat + r * k;
+            int got = saex_topk_row(f, e->s, k, fr, &na);
+            int64_t o = (r0 + r) * k;
+            for (int i = 0; i < k; i++) {
+                ids[o + i] = i < got ? fr[i].id : -1;
+                vals[o + i] = i < got ? fr[i].activation : 0.0f;
+            }
+            n_active[r0 + r] = (int32_t)na;
+        }
+    }
+    free(feat);
+    return st;
+}
+
+/* ----------------------------------------------------------------- lifetime */
+
+static void cpu_destroy(backend *b) {
+    if (!b) return;
+    cpu_impl *im = impl_of(b);
+    if (im) {
+        for (int i = 0; i < MM_CACHE; i++) mm_entry_destroy(&im->cache[i]);
+        if (im->strm) dnnl_stream_destroy(im->strm);
+        if (im->eng) dnnl_engine_destroy(im->eng);
+        free(im->xbf), free(im->scores), free(im->sae_pre);
+        free(im);
+    }
+    free(b);
+}
+
+saex_status backend_cpu_create(int threads, backend **out) {
+    backend *b = calloc(1, sizeof *b);
+    cpu_impl *im = calloc(1, sizeof *im);
+    if (!b || !im) {
+        free(b), free(im);
+        return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
+    }
+    b->impl = im;
+    b->name = "cpu";
+    b->threads = threads > 0 ? threads : saex_cpu_count();
+    omp_set_num_threads(b->threads);
+    saex_status s;
+    if ((s = dnnl_check(dnnl_engine_create(&im->eng, dnnl_cpu, 0), "engine")) ||
+        (s = dnnl_check(dnnl_stream_create(&im->strm, im->eng, dnnl_stream_default_flags), "stream"))) {
+        cpu_destroy(b);
+        return s;
+    }
+    b->alloc = cpu_alloc, b->free = cpu_free, b->upload = cpu_copy, b->download = cpu_copy, b->sync = cpu_sync;
+    b->weight_create = cpu_weight_create, b->table_create = cpu_table_create, b->weight_free = cpu_weight_free;
+    b->matmul = cpu_matmul, b->embed = cpu_embed, b->rmsnorm = cpu_rmsnorm, b->rope = cpu_rope;
+    b->attention = cpu_attention, b->geglu = cpu_geglu, b->gather_rows = cpu_gather_rows;
+    b->sae_create = cpu_sae_create, b->sae_free = cpu_sae_free, b->sae_topk = cpu_sae_topk;
+    b->destroy = cpu_destroy;
+    *out = b;
+    return SAEX_OK;
+}
