@@ -15,19 +15,26 @@
 
 /* ------------------------------------------------------------ oneDNN state */
 
-/* A matmul primitive for one (M, K, N, dtype) shape. Creating a primitive
- * costs milliseconds, so they are cached; batches repeat the same few M. */
+/* The shape of one matmul C[m, n] = A[m, k] . B[k, n] (+ bias), each
+ * operand given by its row and column strides in elements, so that heads
+ * inside a packed qkv row or a transposed weight need no copy. */
 typedef struct {
     int64_t m, k, n;
-    int dt; /* dnnl_data_type_t of src and weights */
-    int bias;
-    int wei_ab;
+    int64_t as[2], bs[2], cs[2];
+    int dt;   /* dnnl_data_type_t of A and B; C is always f32 */
+    int bias; /* bias [1, n] f32 */
+} mm_shape;
+
+/* Creating a primitive costs up to milliseconds, so they are cached by
+ * shape: a run repeats a few token counts and sequence lengths. */
+typedef struct {
+    mm_shape sh;
     dnnl_primitive_t prim;
     dnnl_memory_t src, wei, dst, b;
     unsigned long last_use;
 } mm_entry;
 
-#define MM_CACHE 48
+#define MM_CACHE 256
 
 typedef struct {
     dnnl_engine_t eng;
@@ -36,7 +43,7 @@ typedef struct {
     unsigned long tick;
     uint16_t *xbf;   /* [cap] activations rounded to bf16 for a bf16 matmul */
     size_t xbf_cap;
-    float *scores;   /* [threads, score_cap] attention scores, per thread */
+    float *scores;   /* [L, L] attention scores of one (sequence, head) */
     size_t score_cap;
     float *sae_pre;  /* [rows, s] SAE pre-activations of one chunk */
     size_t sae_cap;
@@ -73,21 +80,22 @@ static void mm_entry_destroy(mm_entry *e) {
     memset(e, 0, sizeof *e);
 }
 
-/* Weights are given as W[n, k] row-major, i.e. the [k, n] matrix oneDNN
- * wants in "ba" order; wei_tag_ab = 1 means they are stored [k, n] ("ab"),
- * as the SAE's W_enc is. */
-static saex_status mm_create(cpu_impl *im, mm_entry *e, int wei_ab) {
+static saex_status desc(dnnl_memory_desc_t *md, int64_t r, int64_t c, const int64_t *strides, dnnl_data_type_t dt) {
+    dnnl_dims_t d = {r, c}, st = {strides[0], strides[1]};
+    return dnnl_check(dnnl_memory_desc_init_by_strides(md, 2, d, dt, st), "memory desc");
+}
+
+static saex_status mm_create(cpu_impl *im, mm_entry *e) {
+    const mm_shape *h = &e->sh;
     dnnl_memory_desc_t smd, wmd, dmd, bmd;
-    dnnl_dims_t sd = {e->m, e->k}, wd = {e->k, e->n}, dd = {e->m, e->n}, bd = {1, e->n};
-    dnnl_data_type_t dt = (dnnl_data_type_t)e->dt;
+    dnnl_data_type_t dt = (dnnl_data_type_t)h->dt;
+    int64_t bst[2] = {h->n, 1};
     saex_status s;
-    if ((s = dnnl_check(dnnl_memory_desc_init_by_tag(&smd, 2, sd, dt, dnnl_ab), "src desc")) ||
-        (s = dnnl_check(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dt, wei_ab ? dnnl_ab : dnnl_ba), "weights desc")) ||
-        (s = dnnl_check(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst desc")) ||
-        (s = dnnl_check(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab), "bias desc")))
+    if ((s = desc(&smd, h->m, h->k, h->as, dt)) || (s = desc(&wmd, h->k, h->n, h->bs, dt)) ||
+        (s = desc(&dmd, h->m, h->n, h->cs, dnnl_f32)) || (s = desc(&bmd, 1, h->n, bst, dnnl_f32)))
         return s;
     dnnl_matmul_desc_t md;
-    if ((s = dnnl_check(dnnl_matmul_desc_init(&md, &smd, &wmd, e->bias ? &bmd : NULL, &dmd), "matmul desc"))) return s;
+    if ((s = dnnl_check(dnnl_matmul_desc_init(&md, &smd, &wmd, h->bias ? &bmd : NULL, &dmd), "matmul desc"))) return s;
     dnnl_primitive_desc_t pd;
     if ((s = dnnl_check(dnnl_primitive_desc_create(&pd, &md, NULL, im->eng, NULL), "matmul primitive desc"))) return s;
     dnnl_status_t st = dnnl_primitive_create(&e->prim, pd);
@@ -97,16 +105,15 @@ static saex_status mm_create(cpu_impl *im, mm_entry *e, int wei_ab) {
         (s = dnnl_check(dnnl_memory_create(&e->wei, &wmd, im->eng, DNNL_MEMORY_NONE), "memory")) ||
         (s = dnnl_check(dnnl_memory_create(&e->dst, &dmd, im->eng, DNNL_MEMORY_NONE), "memory")))
         return s;
-    if (e->bias && (s = dnnl_check(dnnl_memory_create(&e->b, &bmd, im->eng, DNNL_MEMORY_NONE), "memory"))) return s;
+    if (h->bias && (s = dnnl_check(dnnl_memory_create(&e->b, &bmd, im->eng, DNNL_MEMORY_NONE), "memory"))) return s;
     return SAEX_OK;
 }
 
-static saex_status mm_get(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt, int bias, int wei_ab, mm_entry **out) {
+static saex_status mm_get(cpu_impl *im, const mm_shape *sh, mm_entry **out) {
     mm_entry *victim = &im->cache[0];
     for (int i = 0; i < MM_CACHE; i++) {
         mm_entry *e = &im->cache[i];
-        if (e->prim && e->m == m && e->k == k && e->n == n && e->dt == dt && e->bias == bias &&
-            e->wei_ab == wei_ab) {
+        if (e->prim && memcmp(&e->sh, sh, sizeof *sh) == 0) {
             e->last_use = ++im->tick;
             *out = e;
             return SAEX_OK;
@@ -114,8 +121,8 @@ static saex_status mm_get(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt,
         if (!e->prim || (victim->prim && e->last_use < victim->last_use)) victim = e;
     }
     mm_entry_destroy(victim);
-    victim->m = m, victim->k = k, victim->n = n, victim->dt = dt, victim->bias = bias, victim->wei_ab = wei_ab;
-    saex_status s = mm_create(im, victim, wei_ab);
+    victim->sh = *sh;
+    saex_status s = mm_create(im, victim);
     if (s) {
         mm_entry_destroy(victim);
         return s;
@@ -125,15 +132,14 @@ static saex_status mm_get(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt,
     return SAEX_OK;
 }
 
-/* y[m, n] = x[m, k] . W + bias, with W as described at mm_create. */
-static saex_status mm_run(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt, const void *x, const void *w,
-                          const float *bias, int wei_ab, float *y) {
+/* C = A . B (+ bias) for the shape sh; the stream is waited on. */
+static saex_status mm_run(cpu_impl *im, const mm_shape *sh, const void *a, const void *b, const float *bias, float *c) {
     mm_entry *e;
-    saex_status s = mm_get(im, m, k, n, dt, bias != NULL, wei_ab, &e);
+    saex_status s = mm_get(im, sh, &e);
     if (s) return s;
-    dnnl_memory_set_data_handle(e->src, (void *)x);
-    dnnl_memory_set_data_handle(e->wei, (void *)w);
-    dnnl_memory_set_data_handle(e->dst, y);
+    dnnl_memory_set_data_handle(e->src, (void *)a);
+    dnnl_memory_set_data_handle(e->wei, (void *)b);
+    dnnl_memory_set_data_handle(e->dst, c);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->wei}, {DNNL_ARG_DST, e->dst}};
     int nargs = 3;
     if (bias) {
@@ -142,6 +148,12 @@ static saex_status mm_run(cpu_impl *im, int64_t m, int64_t k, int64_t n, int dt,
     }
     if ((s = dnnl_check(dnnl_primitive_execute(e->prim, im->strm, nargs, args), "matmul"))) return s;
     return dnnl_check(dnnl_stream_wait(im->strm), "stream wait");
+}
+
+/* A dense row-major A[m, k] times W[n, k]^T: the layout of every weight here. */
+static mm_shape dense_wt(int64_t m, int64_t k, int64_t n, int dt) {
+    mm_shape sh = {m, k, n, {k, 1}, {1, k}, {n, 1}, dt, 0};
+    return sh;
 }
 
 /* ------------------------------------------------------------------ memory */
@@ -243,11 +255,15 @@ static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
 static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
     cpu_impl *im = impl_of(b);
     if (m == 0) return SAEX_OK;
-    if (w->dt == BE_F32) return mm_run(im, m, w->k, w->n, dnnl_f32, x, w->data, NULL, 0, y);
+    if (w->dt == BE_F32) {
+        mm_shape sh = dense_wt(m, w->k, w->n, dnnl_f32);
+        return mm_run(im, &sh, x, w->data, NULL, y);
+    }
     saex_status s = grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
     if (s) return s;
     round_to_bf16(x, m * w->k, im->xbf);
-    return mm_run(im, m, w->k, w->n, dnnl_bf16, im->xbf, w->data, NULL, 0, y);
+    mm_shape sh = dense_wt(m, w->k, w->n, dnnl_bf16);
+    return mm_run(im, &sh, im->xbf, w->data, NULL, y);
 }
 
 static saex_status cpu_embed(backend *b, const be_weight *t, const int32_t *ids, int64_t n, float scale, float *x) {
@@ -308,62 +324,97 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
     return SAEX_OK;
 }
 
+/* omp simd reduction lets the compiler split the sum over vector lanes
+ * (a reassociation plain C forbids); the error stays at f32 rounding level. */
 static float dot(const float *a, const float *b, int n) {
     float s = 0;
+#pragma omp simd reduction(+ : s)
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
-/* One query row of one head: scores over keys [j0, i], softcap, softmax, weighted sum of values. */
-static void attend_one(const float *q, const float *k0, const float *v0, int64_t stride, int64_t j0, int64_t i,
-                       const be_attn_params *p, float *sc, float *o) {
-    int hd = p->head_dim;
-    float mx = -INFINITY;
-    for (int64_t j = j0; j <= i; j++) {
-        float s = dot(q, k0 + j * stride, hd) * p->scale;
+/* Scale, softcap and softmax of one query's scores over keys [j0, i]. */
+static void softmax_span(float *sc, int64_t n, const be_attn_params *p) {
+    float mx = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < n; j++) {
+        float s = sc[j] * p->scale;
         if (p->softcap > 0) s = tanhf(s / p->softcap) * p->softcap;
-        sc[j - j0] = s;
+        sc[j] = s;
         if (s > mx) mx = s;
     }
-    float sum = 0;
-    for (int64_t j = j0; j <= i; j++) sum += sc[j - j0] = expf(sc[j - j0] - mx);
+    for (int64_t j = 0; j < n; j++) sum += sc[j] = expf(sc[j] - mx);
     float inv = 1.0f / sum;
-    for (int e = 0; e < hd; e++) o[e] = 0;
-    for (int64_t j = j0; j <= i; j++) {
-        float w = sc[j - j0] * inv;
-        const float *v = v0 + j * stride;
-        for (int e = 0; e < hd; e++) o[e] += w * v[e];
+    for (int64_t j = 0; j < n; j++) sc[j] *= inv;
+}
+
+#define QB 8 /* queries per block: one key/value row read from L2 serves QB queries from L1 */
+
+/* Queries [i0, i1) of one head of one sequence (rows base..): causal, with
+ * the sliding window, scores and outputs kept in f32. sc: [QB, L] scratch. */
+static void attend_block(const float *qkv, int64_t base, int64_t i0, int64_t i1, int h, const be_attn_params *p,
+                         float *sc, int64_t L, float *out) {
+    int nh = p->n_heads, nkv = p->n_kv_heads, hd = p->head_dim, kvh = h / (nh / nkv);
+    int64_t stride = (int64_t)(nh + 2 * nkv) * hd, ostride = (int64_t)nh * hd;
+    const float *q = qkv + base * stride + (int64_t)h * hd;
+    const float *k = qkv + base * stride + (int64_t)(nh + kvh) * hd;
+    const float *v = qkv + base * stride + (int64_t)(nh + nkv + kvh) * hd;
+    int64_t lo[QB] = {0}, nq = i1 - i0;
+    for (int64_t r = 0; r < nq; r++) {
+        int64_t i = i0 + r;
+        lo[r] = p->window > 0 && i - p->window + 1 > 0 ? i - p->window + 1 : 0;
+    }
+    int64_t jlo = lo[0], jhi = i1 - 1;
+    for (int64_t j = jlo; j <= jhi; j++) {
+        const float *kj = k + j * stride;
+        for (int64_t r = 0; r < nq; r++)
+            if (j >= lo[r] && j <= i0 + r) sc[r * L + j] = dot(q + (i0 + r) * stride, kj, hd);
+    }
+    for (int64_t r = 0; r < nq; r++) {
+        softmax_span(sc + r * L + lo[r], i0 + r - lo[r] + 1, p);
+        float *o = out + (base + i0 + r) * ostride + (int64_t)h * hd;
+        for (int e = 0; e < hd; e++) o[e] = 0;
+    }
+    for (int64_t j = jlo; j <= jhi; j++) {
+        const float *vj = v + j * stride;
+        for (int64_t r = 0; r < nq; r++) {
+            if (j < lo[r] || j > i0 + r) continue;
+            float w = sc[r * L + j];
+            float *o = out + (base + i0 + r) * ostride + (int64_t)h * hd;
+#pragma omp simd
+            for (int e = 0; e < hd; e++) o[e] += w * vj[e];
+        }
     }
 }
 
 static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_start, int n_seqs,
                                  const be_attn_params *p, float *out) {
     cpu_impl *im = impl_of(b);
-    int nh = p->n_heads, nkv = p->n_kv_heads, hd = p->head_dim, group = nh / nkv;
-    int64_t stride = (int64_t)(nh + 2 * nkv) * hd, ostride = (int64_t)nh * hd;
-    int64_t maxlen = 0;
-    for (int s = 0; s < n_seqs; s++)
-        if (seq_start[s + 1] - seq_start[s] > maxlen) maxlen = seq_start[s + 1] - seq_start[s];
+    int nh = p->n_heads;
+    int64_t maxlen = 0, n_items = 0;
+    for (int s = 0; s < n_seqs; s++) {
+        int64_t L = seq_start[s + 1] - seq_start[s];
+        if (L > maxlen) maxlen = L;
+        n_items += (L + QB - 1) / QB;
+    }
     int nt = omp_get_max_threads();
-    saex_status st = grow((void **)&im->scores, &im->score_cap, (size_t)nt * (size_t)maxlen * sizeof(float));
+    saex_status st = grow((void **)&im->scores, &im->score_cap, (size_t)nt * QB * (size_t)maxlen * sizeof(float));
     if (st) return st;
-    int64_t total = seq_start[n_seqs];
-    /* Every (token, head) pair is independent: one flat parallel loop balances
-     * sequences of any length over the threads. */
-#pragma omp parallel for schedule(dynamic, 16)
-    for (int64_t th = 0; th < total * nh; th++) {
-        int64_t t = th / nh;
-        int h = (int)(th % nh);
-        int s = 0;
-        while (seq_start[s + 1] <= t) s++; /* sequences are few; a scan is cheap next to the dot products */
-        int64_t base = seq_start[s], i = t - base;
-        int64_t j0 = p->window > 0 && i - p->window + 1 > 0 ? i - p->window + 1 : 0;
-        const float *row0 = qkv + base * stride;
-        const float *q = qkv + t * stride + (int64_t)h * hd;
-        const float *k0 = row0 + (int64_t)(nh + h / group) * hd;
-        const float *v0 = row0 + (int64_t)(nh + nkv + h / group) * hd;
-        float *sc = im->scores + (size_t)omp_get_thread_num() * (size_t)maxlen;
-        attend_one(q, k0, v0, stride, j0, i, p, sc, out + t * ostride + (int64_t)h * hd);
+    /* Work items are (query block, head) pairs over all sequences: one flat
+     * dynamic loop balances sequences of any length over the threads. */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t it = 0; it < n_items * nh; it++) {
+        int64_t blk = it / nh;
+        int h = (int)(it % nh), s = 0;
+        int64_t first = 0;
+        for (;; s++) { /* sequences are few next to the work per item */
+            int64_t nb = (seq_start[s + 1] - seq_start[s] + QB - 1) / QB;
+            if (blk < first + nb) break;
+            first += nb;
+        }
+        int64_t base = seq_start[s], L = seq_start[s + 1] - base, i0 = (blk - first) * QB;
+        int64_t i1 = i0 + QB < L ? i0 + QB : L;
+        float *sc = im->scores + (size_t)omp_get_thread_num() * QB * (size_t)maxlen;
+        attend_block(qkv, base, i0, i1, h, p, sc, maxlen, out);
     }
     return SAEX_OK;
 }
@@ -421,7 +472,8 @@ static saex_status cpu_sae_topk(backend *b, const be_sae *e, const float *x, int
     if (!feat) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
     for (int64_t r0 = 0; r0 < n && !st; r0 += SAE_CHUNK) {
         int64_t rows = n - r0 < SAE_CHUNK ? n - r0 : SAE_CHUNK;
-        st = mm_run(im, rows, e->d, e->s, dnnl_f32, x + r0 * e->d, e->W, e->b, 1, im->sae_pre);
+        mm_shape sh = {rows, e->d, e->s, {e->d, 1}, {e->s, 1}, {e->s, 1}, dnnl_f32, 1}; /* W_enc is [d, s] */
+        st = mm_run(im, &sh, x + r0 * e->d, e->W, e->b, im->sae_pre);
         if (st) break;
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
