@@ -5,6 +5,7 @@
  * written in the plainest form that computes what HF transformers computes
  * in f32. "Device" pointers are ordinary host pointers here. */
 #include "backend/backend.h"
+#include "backend/cpu_math.h"
 #include "error.h"
 #include "safetensors.h"
 #include <math.h>
@@ -335,15 +336,20 @@ static float dot(const float *a, const float *b, int n) {
 
 /* Scale, softcap and softmax of one query's scores over keys [j0, i]. */
 static void softmax_span(float *sc, int64_t n, const be_attn_params *p) {
-    float mx = -INFINITY, sum = 0;
-    for (int64_t j = 0; j < n; j++) {
-        float s = sc[j] * p->scale;
-        if (p->softcap > 0) s = tanhf(s / p->softcap) * p->softcap;
-        sc[j] = s;
-        if (s > mx) mx = s;
+    float mx = -INFINITY, sum = 0, cap = p->softcap, inv_cap = cap > 0 ? 1.0f / cap : 0;
+    if (cap > 0) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) sc[j] = vtanh(sc[j] * p->scale * inv_cap) * cap;
+    } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) sc[j] *= p->scale;
     }
-    for (int64_t j = 0; j < n; j++) sum += sc[j] = expf(sc[j] - mx);
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < n; j++) mx = sc[j] > mx ? sc[j] : mx;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; j++) sum += sc[j] = vexp(sc[j] - mx);
     float inv = 1.0f / sum;
+#pragma omp simd
     for (int64_t j = 0; j < n; j++) sc[j] *= inv;
 }
 
@@ -419,15 +425,14 @@ static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_st
     return SAEX_OK;
 }
 
-static float gelu_tanh(float x) {
-    const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-}
-
 static saex_status cpu_geglu(backend *b, const float *gu, int64_t m, int64_t f, float *out) {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < f; j++) out[i * f + j] = gelu_tanh(gu[i * 2 * f + j]) * gu[i * 2 * f + f + j];
+    for (int64_t i = 0; i < m; i++) {
+        const float *g = gu + i * 2 * f, *u = g + f;
+        float *o = out + i * f;
+#pragma omp simd
+        for (int64_t j = 0; j < f; j++) o[j] = vgelu_tanh(g[j]) * u[j];
+    }
     return SAEX_OK;
 }
 
