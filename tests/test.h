@@ -11,6 +11,7 @@
 static int t_failed_case, t_n_pass, t_n_fail, t_n_skip;
 static const char *t_case;
 
+/* Each macro evaluates cond exactly once: conditions often are the call under test. */
 #define CHECK(cond, ...)                                                                  \
     do {                                                                                  \
         if (!(cond)) {                                                                    \
@@ -24,8 +25,13 @@ static const char *t_case;
 /* Like CHECK but leaves the case at once (for preconditions of later checks). */
 #define REQUIRE(cond, ...)                                                                \
     do {                                                                                  \
-        CHECK(cond, __VA_ARGS__);                                                         \
-        if (!(cond)) return;                                                              \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "  %s:%d: required: %s: ", __FILE__, __LINE__, #cond);        \
+            fprintf(stderr, __VA_ARGS__);                                                 \
+            fprintf(stderr, "\n");                                                        \
+            t_failed_case = 1;                                                            \
+            return;                                                                       \
+        }                                                                                 \
     } while (0)
 
 static int t_skip_flag;
@@ -61,7 +67,7 @@ static void t_run(const char *name, void (*fn)(void)) {
     } while (0)
 
 /* The folder of committed fixtures: $SAEX_FIXTURES or tests/fixtures. */
-static const char *t_fixtures(void) {
+static inline const char *t_fixtures(void) {
     const char *e = getenv("SAEX_FIXTURES");
     return e && *e ? e : "tests/fixtures";
 }
