@@ -61,8 +61,9 @@ $(BUILD)/src/backend/cuda.o: src/backend/cuda.cu src/backend/backend.h include/s
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
+# rm first: ar would keep members of an earlier build (cuda_none.o beside cuda.o).
 $(BUILD)/libsaex.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libsaex.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -80,12 +81,16 @@ test: all $(TESTS)
 # ---- fuzzing (clang + libFuzzer) ----
 FUZZ_SECONDS ?= 20
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
-FUZZ_LIB_SRC := $(filter-out src/backend/%,$(wildcard src/*.c))
 FUZZ_BIN := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-build-fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC)
+# Each target links only the reader it exercises.
+FUZZ_DEPS_safetensors := src/safetensors.c src/error.c
+FUZZ_DEPS_npz := src/npz.c src/error.c
+FUZZ_DEPS_tokenizer := $(wildcard src/tokenizer*.c) src/error.c
+.SECONDEXPANSION:
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -o $@ $< \
-	  $(FUZZ_LIB_SRC) -ljansson -lz -lm
+	  $(FUZZ_DEPS_$*) -ljansson -lz -lm
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 

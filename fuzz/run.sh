@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs each build-fuzz/fuzz_* for $FUZZ_SECONDS (default 20) on a scratch
-# copy of its seed corpus fuzz/corpus/<name>/ (with fuzz/corpus/<name>.dict
+# Runs each build-fuzz/fuzz_<name> for $FUZZ_SECONDS (default 20) on a scratch
+# copy of its seed corpus fuzz/corpus/<name>/ or fuzz/corpus/fuzz_<name>/
+# (with fuzz/corpus/<name>.dict
 # when present). Prints "ok fuzz_<name>" or "FAIL fuzz_<name>" per target and
 # exits non-zero if any target crashed. Crash inputs are kept in
 # build-fuzz/artifacts/<name>/.
@@ -12,7 +13,9 @@ for bin in build-fuzz/fuzz_*; do
     [ -x "$bin" ] || continue
     name=${bin#build-fuzz/fuzz_}
     scratch=$(mktemp -d)
-    [ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$scratch/"
+    for seeds in "fuzz/corpus/$name" "fuzz/corpus/fuzz_$name"; do
+        [ -d "$seeds" ] && cp -r "$seeds/." "$scratch/"
+    done
     art="build-fuzz/artifacts/$name"
     mkdir -p "$art"
     dict=()

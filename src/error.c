@@ -20,13 +20,16 @@ saex_status saex_fail(saex_status s, const char *fmt, ...) {
 }
 
 saex_status saex_fail_prefix(saex_status s, const char *fmt, ...) {
-    char old[sizeof g_msg], pre[1024];
+    /* Built in a buffer large enough for both parts, then cut to size. */
+    char old[sizeof g_msg], pre[1024], both[sizeof old + sizeof pre + 2];
     memcpy(old, g_msg, sizeof old);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
-    snprintf(g_msg, sizeof g_msg, "%s: %s", pre, old);
+    snprintf(both, sizeof both, "%s: %s", pre, old);
+    memcpy(g_msg, both, sizeof g_msg - 1);
+    g_msg[sizeof g_msg - 1] = 0;
     return s;
 }
 

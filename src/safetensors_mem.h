@@ -6,7 +6,8 @@
 #include "safetensors.h"
 
 /* buf[len] must stay valid while the set is open; the set does not own it.
- * label names the bytes in error messages (a file path). */
+ * label names the bytes in error messages (a file path). Do not call
+ * st_release on its tensors: madvise(MADV_DONTNEED) would zero heap memory. */
 saex_status st_open_mem(const void *buf, size_t len, const char *label, st_set **out);
 
 #endif

@@ -404,6 +404,43 @@ static int write_dump(run_state *r, const saex_model_info *info) {
     return st == SAEX_OK ? 0 : -1;
 }
 
+/* Appends a label field (a string or an integer) to buf, at most 40 bytes of
+ * it, control characters as '?' and never half a UTF-8 character. */
+static void label_part(char *buf, size_t size, const json_t *v) {
+    char tmp[64];
+    const char *t = tmp;
+    size_t n;
+    if (json_is_string(v)) {
+        t = json_string_value(v);
+        n = json_string_length(v);
+    } else {
+        n = (size_t)snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    }
+    if (n > 40) {
+        n = 40;
+        while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80) n--; /* t[n] continues a character */
+    }
+    size_t len = strlen(buf);
+    if (len && len + 1 < size) buf[len++] = ' ';
+    for (size_t i = 0; i < n && len + 1 < size; i++) buf[len++] = (unsigned char)t[i] < 0x20 ? '?' : t[i];
+    buf[len] = '\0';
+}
+
+static int is_label(const json_t *v) { return json_is_string(v) || json_is_integer(v); }
+
+/* How the summary names a variation: "q3 I_like" from its question_id (its
+ * own, else its result's) and template_type when the input has them, else
+ * "r0 v1" (result / variation index). buf: at least 96 bytes. */
+static void sample_label(const sample *s, char *buf, size_t size) {
+    const json_t *q = json_object_get(s->var, "question_id");
+    if (!is_label(q) && s->result) q = json_object_get(s->result, "question_id");
+    const json_t *t = json_object_get(s->var, "template_type");
+    buf[0] = '\0';
+    if (is_label(q)) label_part(buf, size, q);
+    if (is_label(t)) label_part(buf, size, t);
+    if (!buf[0]) snprintf(buf, size, "r%d v%d", s->result_index, s->variation_index);
+}
+
 static void print_summary(run_state *r, int n_ok, int n_failed) {
     const options *o = &r->o;
     const input_doc *d = &r->doc;
@@ -414,9 +451,17 @@ static void print_summary(run_state *r, int n_ok, int n_failed) {
     if (d->form != FORM_RESULTS) printf("metadata: %s\n", r->meta.path ? r->meta.path : "(sidecar)");
     if (o->dump_path) printf("residuals: %s (%lld rows)\n", o->dump_path, (long long)r->dump.rows);
     printf("top %d features at the last prompt token (id:activation):\n", SUMMARY_K);
+    int width = 0; /* labels padded to the widest shown, in bytes */
+    for (int i = 0; i < d->n && i < SUMMARY_ROWS; i++) {
+        char label[96];
+        sample_label(&d->s[i], label, sizeof label);
+        if ((int)strlen(label) > width) width = (int)strlen(label);
+    }
     for (int i = 0; i < d->n && i < SUMMARY_ROWS; i++) {
         const sample *s = &d->s[i];
-        printf("  r%d v%d", s->result_index, s->variation_index);
+        char label[96];
+        sample_label(s, label, sizeof label);
+        printf("  %-*s", width, label);
         if (s->reason) {
             printf("  error: %s\n", s->reason);
             continue;
@@ -598,8 +643,9 @@ static int run(run_state *r) {
             int shown = 0;
             for (int i = 0; i < r->doc.n && shown < 5; i++)
                 if (r->doc.s[i].reason) {
-                    fprintf(stderr, "  r%d v%d: %s\n", r->doc.s[i].result_index, r->doc.s[i].variation_index,
-                            r->doc.s[i].reason);
+                    char label[96];
+                    sample_label(&r->doc.s[i], label, sizeof label);
+                    fprintf(stderr, "  %s: %s\n", label, r->doc.s[i].reason);
                     shown++;
                 }
         }

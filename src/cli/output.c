@@ -1,11 +1,14 @@
-/* output.c — building and serializing the output JSON. */
+/* output.c — building the output JSON and writing it (json_write.c). */
 #include "output.h"
 #include "args.h"
+#include "json_write.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define DUMP_FLAGS (JSON_REAL_PRECISION(9)) /* 9 significant digits round-trip every float32 */
 
 /* var["sae_activations"], created at the end of the object if absent. */
 static json_t *activations_root(json_t *var) {
@@ -22,7 +25,7 @@ static json_t *features_json(const saex_feature *f, int k, int32_t n_active) {
     for (int i = 0; i < k && f[i].id >= 0; i++) {
         json_t *e = json_object();
         json_object_set_new(e, "id", json_integer(f[i].id));
-        json_object_set_new(e, "activation", json_real((double)f[i].activation));
+        json_object_set_new(e, "activation", json_float32(f[i].activation));
         json_array_append_new(list, e);
     }
     json_object_set_new(o, "top_k_features", list);
@@ -89,47 +92,36 @@ void output_mark_errors(input_doc *doc, const output_ctx *c) {
 
 char *output_meta_path(const char *output) { return strfmt("%s.meta.json", output); }
 
-/* json_dump_callback sink: buffers, then atomic_write. */
-typedef struct {
-    atomic_file *f;
-    char *buf;
-    size_t len, cap;
-    int failed;
-} sink;
-
-static int sink_flush(sink *s) {
-    if (s->failed) return -1;
-    if (s->len && atomic_write(s->f, s->buf, s->len)) s->failed = 1;
-    s->len = 0;
-    return s->failed ? -1 : 0;
-}
-
-static int sink_put(const char *data, size_t n, void *ud) {
-    sink *s = ud;
-    if (s->failed) return -1;
-    if (s->len + n > s->cap && sink_flush(s)) return -1;
-    if (n > s->cap) return atomic_write(s->f, data, n) ? (s->failed = 1, -1) : 0;
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    return 0;
-}
-
-static int dump_doc(json_t *v, size_t flags, atomic_file *f, int newline) {
-    sink s = {f, malloc(1 << 20), 0, 1 << 20, 0};
-    if (!s.buf) {
-        cli_error("out of memory writing %s", f->path);
+/* Streams the value (JSON Lines: each element of the array, one per line)
+ * into f's temp file through stdio on a dup of its descriptor; atomic_commit
+ * then fsyncs and renames the descriptor itself. */
+static int write_doc(json_t *v, int jsonl, atomic_file *f) {
+    int fd = dup(f->fd);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!fp) {
+        cli_error("writing %s: %s", f->path, strerror(errno));
+        if (fd >= 0) close(fd);
         atomic_abort(f);
         return -1;
     }
-    int rc = json_dump_callback(v, sink_put, &s, flags);
-    if (rc == 0 && newline) rc = sink_put("\n", 1, &s);
-    if (rc == 0) rc = sink_flush(&s);
-    free(s.buf);
-    if (rc != 0) {
-        if (!s.failed) { /* jansson itself refused (e.g. invalid UTF-8 in a key) */
-            cli_error("cannot serialize the output %s", f->path);
-            atomic_abort(f);
-        }
+    setvbuf(fp, NULL, _IOFBF, 1 << 20);
+    errno = 0;
+    int bad = 0;
+    if (jsonl) {
+        for (size_t i = 0; i < json_array_size(v) && !bad; i++)
+            bad = json_write(fp, json_array_get(v, i), 0) || putc('\n', fp) == EOF;
+    } else {
+        bad = json_write(fp, v, 2) || putc('\n', fp) == EOF;
+    }
+    bad = bad || fflush(fp) != 0 || ferror(fp);
+    int err = errno;
+    if (fclose(fp) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    if (bad) {
+        cli_error("writing %s: %s", f->path, strerror(err ? err : EIO));
+        atomic_abort(f);
         return -1;
     }
     return 0;
@@ -143,18 +135,13 @@ int output_write(input_doc *doc, json_t *metadata, atomic_file *out, atomic_file
             json_object_set_new(doc->root, "sae_extraction_metadata", m);
         }
         json_object_update(m, metadata); /* replaces same-layer entries, keeps others */
-        return dump_doc(doc->root, JSON_INDENT(2) | DUMP_FLAGS, out, 1);
+        return write_doc(doc->root, 0, out);
     }
-    if (doc->form == FORM_LIST) {
-        if (dump_doc(doc->root, JSON_INDENT(2) | DUMP_FLAGS, out, 1)) return -1;
-    } else {
-        for (size_t i = 0; i < json_array_size(doc->root); i++)
-            if (dump_doc(json_array_get(doc->root, i), JSON_COMPACT | DUMP_FLAGS, out, 1)) return -1;
-    }
+    if (write_doc(doc->root, doc->form == FORM_JSONL, out)) return -1;
     json_t *side = json_object();
     json_object_set_new(side, "input_form", json_string(input_form_name(doc->form)));
     json_object_set(side, "sae_extraction_metadata", metadata);
-    int rc = dump_doc(side, JSON_INDENT(2) | DUMP_FLAGS, meta, 1);
+    int rc = write_doc(side, 0, meta);
     json_decref(side);
     if (rc) atomic_abort(out);
     return rc;
