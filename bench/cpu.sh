@@ -56,7 +56,7 @@ for point in $POINTS; do
     fi
     sae=$C/sae-$shape-$layer/params.npz
     if [ ! -f "$sae" ]; then
-        $B/cpu_driver --model "$ckpt" --layer $layer --workload "$WL" --dump-resid $C/resid-$shape-$layer.f32
+        $B/cpu_driver --model "$ckpt" --layer $layer --workload "$WL" --dump-resid $C/resid-$shape-$layer.f32 --dump-seqs "${DUMP_SEQS:-2}"
         "$PY" bench/make_workload.py sae --d-in $d --calib $C/resid-$shape-$layer.f32 --out "$sae"
     fi
     for mode in $MODES; do

@@ -110,8 +110,8 @@ static saex_status get_weight(saex_model *m, const char *name, int64_t rows, int
  * then lets the kernel drop the source pages. */
 static saex_status load_stack(saex_model *m, int layer, const char *const *names, const int64_t *rows, int n, int64_t k,
                               be_weight **out) {
-    be_part parts[3];
-    const st_tensor *t[3];
+    be_part parts[3] = {{0}};
+    const st_tensor *t[3] = {0};
     char name[256];
     saex_status s;
     for (int i = 0; i < n; i++) {

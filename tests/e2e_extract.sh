@@ -54,6 +54,7 @@ if run_demo "$T/f32.json" --top-k 10 --precision f32; then
     check demo_last_token_f32 $CMP "$T/f32.json" "$EXP" --precision f32
     schema schema_results_form "$T/f32.json"
     check demo_summary grep -q "top 5 features" "$T/f32.json.stdout"
+    check demo_summary_labels grep -qE '^  q001 I_like +layer_2: [0-9]+:' "$T/f32.json.stdout"
 else fail demo_last_token_f32 "exit $?: $(head -3 "$T/f32.json.stderr")"; fi
 
 if run_demo "$T/def.json" --top-k 10; then
@@ -169,6 +170,110 @@ done
 schema schema_list_form "$T/out_list.json"
 schema schema_jsonl_lines "$T/out_lines.jsonl" jsonl
 schema schema_meta_sidecar "$T/out_lines.jsonl.meta.json" meta
+
+# ------------------------------------------------ input fields survive exactly
+# Reals of every kind, 64-bit integers, nested values and escaped strings in
+# the input: after extraction every field but sae_* must parse (Python json)
+# to the same values, types and key order; activations are shortest float32 text.
+cat >"$T/exact.json" <<'EOF'
+{"experiment": "exact \u0000 fields", "reals": [0.1, 0.123456789012345, 1e-300, 1.7976931348623157e308, -0.0, 2.5e-8,
+  1.0, 1E2, 3.14159265358979323846, 5e-324, 0.30000000000000004, 1e22, -2.2250738585072014e-308, 1.0000000000000002],
+ "ints": [9007199254740993, -9223372036854775808, 9223372036854775807, 0, -0, 123],
+ "nested": {"b": {"z": [[], {}, [null, true, false]], "a": 1}, "A": "\u00fc\u20ac\ud83d\ude00 \u00e9 ü€😀"},
+ "results": [{"question_id": "q3", "score": 0.7, "variations": [
+   {"template_type": "I_like", "prompt": "What is the capital of France?", "response": "Paris.", "weight": 1.0000000000000002,
+    "esc": "tab\t nl\n cr\r quote\" back\\ nul\u0000 ctl\u0001\u001f slash\/ del\u007f \u2028 end", "z_last": [1e22, 2.5e-8]},
+   {"prompt": "Is the earth flat?", "response": "No.", "meta": {"k2": 2.5, "k1": -1}, "question_id": 17}]}],
+ "trailing": -1.5e-10}
+EOF
+printf '%s\n' '{"question_id": "q9", "template_type": "base", "prompt": "Hello there.", "response": "Hi.", "x": [0.1, -0.0, 1e-300, 9007199254740993, "a\u0000b"]}' \
+    '{"prompt": "What is 2+2?", "response": "4.", "y": {"deep": [{"v": 1.7976931348623157e308}]}, "s": "\u00e9\t"}' >"$T/exact.jsonl"
+same_fields() { # INPUT OUTPUT: every non-sae_* field parses to the same value, type and key order
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+def canon(v):  # types and key order explicit; floats by repr (keeps -0.0 apart from 0.0)
+    if isinstance(v, bool) or v is None:
+        return (type(v).__name__, v)
+    if isinstance(v, float):
+        return ("float", repr(v))
+    if isinstance(v, int):
+        return ("int", v)
+    if isinstance(v, str):
+        return ("str", v)
+    if isinstance(v, Obj):
+        return ("obj", [(k, canon(x)) for k, x in v])
+    return ("list", [canon(x) for x in v])
+class Obj(list):
+    pass
+def load(text):
+    try:
+        return [json.loads(text, object_pairs_hook=Obj)]
+    except json.JSONDecodeError:
+        return [json.loads(l, object_pairs_hook=Obj) for l in text.splitlines() if l.strip()]
+def strip(v):  # drop the sae_* fields saex adds, at any depth
+    if isinstance(v, Obj):
+        return Obj((k, strip(x)) for k, x in v if not k.startswith("sae_"))
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+a = load(open(sys.argv[1], encoding="utf-8").read())
+b = load(open(sys.argv[2], encoding="utf-8").read())
+ca, cb = canon(strip(a)), canon(strip(b))
+if ca != cb:
+    sys.exit("differs:\n%s\n%s" % (ca, cb))
+n_act = open(sys.argv[2], encoding="utf-8").read().count('"sae_activations"')
+assert n_act >= 2, n_act
+EOF
+}
+shortest_activations() { # FILE...: each activation is the shortest decimal of a float32
+    python3 - "$@" <<'EOF'
+import json, re, struct, sys
+f32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]
+def shortest(x):
+    for p in range(1, 10):
+        s = "%.*g" % (p, x)
+        if f32(float(s)) == x:
+            return s
+def digits(t):
+    m = re.sub(r"[eE].*", "", t).replace("-", "").replace(".", "").strip("0")
+    return len(m) or 1
+n = 0
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8").read()
+    for t in re.findall(r'"activation": ?([^,}\s]+)', text):
+        x = f32(float(t))
+        s = shortest(x)
+        assert digits(t) <= 9, (path, t)
+        assert digits(t) == digits(s) and float(t) == float(s), (path, t, s)
+        n += 1
+assert n > 0
+EOF
+}
+if "$SAEX" extract --input "$T/exact.json" "${DEMO[@]}" --top-k 5 --output "$T/exact_out.json" >"$T/exact.stdout" 2>"$T/exact.stderr"; then
+    check exact_fields_results same_fields "$T/exact.json" "$T/exact_out.json"
+    check summary_label_question_template grep -qE '^  q3 I_like +layer_2:' "$T/exact.stdout"
+    check summary_label_own_question_id grep -qE '^  17 +layer_2:' "$T/exact.stdout"
+else fail exact_fields_results "$(head -3 "$T/exact.stderr")"; fi
+if "$SAEX" extract --input "$T/exact.jsonl" "${DEMO[@]}" --top-k 5 --output "$T/exact_out.jsonl" >"$T/exactl.stdout" 2>"$T/exactl.stderr"; then
+    check exact_fields_jsonl same_fields "$T/exact.jsonl" "$T/exact_out.jsonl"
+    check jsonl_one_line_per_record python3 -c '
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+assert lines[-1] == "" and len(lines) == 3, len(lines)
+assert all(json.loads(l)["sae_activations"]["layer_2"]["status"] == "ok" for l in lines[:2])' "$T/exact_out.jsonl"
+    check summary_label_fallback grep -qE '^  r1 v0 +layer_2:' "$T/exactl.stdout"
+    check summary_label_jsonl grep -qE '^  q9 base +layer_2:' "$T/exactl.stdout"
+else fail exact_fields_jsonl "$(head -3 "$T/exactl.stderr")"; fi
+check activations_shortest_float32 shortest_activations "$T/exact_out.json" "$T/exact_out.jsonl" "$T/f32.json" "$T/all.json"
+
+# A write that fails half-way (file size limit; SIGXFSZ ignored, so write() gets EFBIG): exit 1, nothing left.
+mkdir -p "$T/fsz"
+(ulimit -f 8; trap '' XFSZ; exec "$SAEX" extract --input examples/input.json "${DEMO[@]}" --save-all-tokens --top-k 20 \
+    --output "$T/fsz/o.json") >/dev/null 2>"$T/fsz.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "writing $T/fsz/o.json: File too large" "$T/fsz.err" && [ -z "$(ls -A "$T/fsz")" ]; then
+    ok write_error_leaves_nothing
+else fail write_error_leaves_nothing "rc $rc, left: $(ls -A "$T/fsz"): $(head -2 "$T/fsz.err")"; fi
 
 # Several layers from one forward pass; the demo SAE (no layer recorded in
 # params.npz) serves as layer 1's SAE too; a SAELens SAE that says layer 2 is refused for layer 1.

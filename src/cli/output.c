@@ -104,7 +104,6 @@ static int write_doc(json_t *v, int jsonl, atomic_file *f) {
         atomic_abort(f);
         return -1;
     }
-    setvbuf(fp, NULL, _IOFBF, 1 << 20);
     errno = 0;
     int bad = 0;
     if (jsonl) {
