@@ -28,7 +28,7 @@ CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wno-unused-parameter -
 LDLIBS  = -ljansson -ldnnl -lz -lm
 LDFLAGS = -fopenmp $(SANFLAGS)
 
-LIB_SRC := $(wildcard src/*.c) src/backend/cpu.c
+LIB_SRC := $(wildcard src/*.c) $(wildcard src/backend/cpu*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))

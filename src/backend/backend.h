@@ -84,7 +84,9 @@ struct backend {
     saex_status (*gather_rows)(backend *b, const float *src, int64_t d, const int64_t *rows, int64_t n, float *dst);
 
     /* ---- SAE ---- */
-    /* W_enc[d, s] (as Gemma Scope stores it), b_enc[s], threshold[s]; host f32. */
+    /* W_enc[d, s] (as Gemma Scope stores it), b_enc[s], threshold[s]; host f32.
+     * The arrays must stay valid until sae_free: the CPU backend uses them in
+     * place rather than holding a second copy of a 235 MB encoder. */
     saex_status (*sae_create)(backend *b, const float *W_enc, const float *b_enc, const float *threshold, int64_t d,
                               int64_t s, be_sae **out);
     void (*sae_free)(backend *b, be_sae *e);

@@ -5,6 +5,7 @@
  * written in the plainest form that computes what HF transformers computes
  * in f32. "Device" pointers are ordinary host pointers here. */
 #include "backend/backend.h"
+#include "backend/cpu_attention.h"
 #include "backend/cpu_math.h"
 #include "error.h"
 #include "safetensors.h"
@@ -44,8 +45,7 @@ typedef struct {
     unsigned long tick;
     uint16_t *xbf;   /* [cap] activations rounded to bf16 for a bf16 matmul */
     size_t xbf_cap;
-    float *scores;   /* [L, L] attention scores of one (sequence, head) */
-    size_t score_cap;
+    cpu_attn_scratch attn;
     float *sae_pre;  /* [rows, s] SAE pre-activations of one chunk */
     size_t sae_cap;
 } cpu_impl;
@@ -59,9 +59,9 @@ struct be_weight {
 
 struct be_sae {
     int64_t d, s;
-    float *W;          /* [d, s] */
-    float *b;          /* [s] */
-    float *thr;        /* [s] */
+    const float *W;    /* [d, s], borrowed from the saex_sae */
+    const float *b;    /* [s] */
+    const float *thr;  /* [s] */
 };
 
 static cpu_impl *impl_of(backend *b) { return (cpu_impl *)b->impl; }
@@ -249,8 +249,8 @@ static void cpu_weight_free(backend *b, be_weight *w) {
 /* ----------------------------------------------------------------- compute */
 
 static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) out[i] = st_f32_to_bf16(x[i]);
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = vbf16(x[i]);
 }
 
 static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
@@ -325,104 +325,9 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
     return SAEX_OK;
 }
 
-/* omp simd reduction lets the compiler split the sum over vector lanes
- * (a reassociation plain C forbids); the error stays at f32 rounding level. */
-static float dot(const float *a, const float *b, int n) {
-    float s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-/* Scale, softcap and softmax of one query's scores over keys [j0, i]. */
-static void softmax_span(float *sc, int64_t n, const be_attn_params *p) {
-    float mx = -INFINITY, sum = 0, cap = p->softcap, inv_cap = cap > 0 ? 1.0f / cap : 0;
-    if (cap > 0) {
-#pragma omp simd
-        for (int64_t j = 0; j < n; j++) sc[j] = vtanh(sc[j] * p->scale * inv_cap) * cap;
-    } else {
-#pragma omp simd
-        for (int64_t j = 0; j < n; j++) sc[j] *= p->scale;
-    }
-#pragma omp simd reduction(max : mx)
-    for (int64_t j = 0; j < n; j++) mx = sc[j] > mx ? sc[j] : mx;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < n; j++) sum += sc[j] = vexp(sc[j] - mx);
-    float inv = 1.0f / sum;
-#pragma omp simd
-    for (int64_t j = 0; j < n; j++) sc[j] *= inv;
-}
-
-#define QB 8 /* queries per block: one key/value row read from L2 serves QB queries from L1 */
-
-/* Queries [i0, i1) of one head of one sequence (rows base..): causal, with
- * the sliding window, scores and outputs kept in f32. sc: [QB, L] scratch. */
-static void attend_block(const float *qkv, int64_t base, int64_t i0, int64_t i1, int h, const be_attn_params *p,
-                         float *sc, int64_t L, float *out) {
-    int nh = p->n_heads, nkv = p->n_kv_heads, hd = p->head_dim, kvh = h / (nh / nkv);
-    int64_t stride = (int64_t)(nh + 2 * nkv) * hd, ostride = (int64_t)nh * hd;
-    const float *q = qkv + base * stride + (int64_t)h * hd;
-    const float *k = qkv + base * stride + (int64_t)(nh + kvh) * hd;
-    const float *v = qkv + base * stride + (int64_t)(nh + nkv + kvh) * hd;
-    int64_t lo[QB] = {0}, nq = i1 - i0;
-    for (int64_t r = 0; r < nq; r++) {
-        int64_t i = i0 + r;
-        lo[r] = p->window > 0 && i - p->window + 1 > 0 ? i - p->window + 1 : 0;
-    }
-    int64_t jlo = lo[0], jhi = i1 - 1;
-    for (int64_t j = jlo; j <= jhi; j++) {
-        const float *kj = k + j * stride;
-        for (int64_t r = 0; r < nq; r++)
-            if (j >= lo[r] && j <= i0 + r) sc[r * L + j] = dot(q + (i0 + r) * stride, kj, hd);
-    }
-    for (int64_t r = 0; r < nq; r++) {
-        softmax_span(sc + r * L + lo[r], i0 + r - lo[r] + 1, p);
-        float *o = out + (base + i0 + r) * ostride + (int64_t)h * hd;
-        for (int e = 0; e < hd; e++) o[e] = 0;
-    }
-    for (int64_t j = jlo; j <= jhi; j++) {
-        const float *vj = v + j * stride;
-        for (int64_t r = 0; r < nq; r++) {
-            if (j < lo[r] || j > i0 + r) continue;
-            float w = sc[r * L + j];
-            float *o = out + (base + i0 + r) * ostride + (int64_t)h * hd;
-#pragma omp simd
-            for (int e = 0; e < hd; e++) o[e] += w * vj[e];
-        }
-    }
-}
-
 static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_start, int n_seqs,
                                  const be_attn_params *p, float *out) {
-    cpu_impl *im = impl_of(b);
-    int nh = p->n_heads;
-    int64_t maxlen = 0, n_items = 0;
-    for (int s = 0; s < n_seqs; s++) {
-        int64_t L = seq_start[s + 1] - seq_start[s];
-        if (L > maxlen) maxlen = L;
-        n_items += (L + QB - 1) / QB;
-    }
-    int nt = omp_get_max_threads();
-    saex_status st = grow((void **)&im->scores, &im->score_cap, (size_t)nt * QB * (size_t)maxlen * sizeof(float));
-    if (st) return st;
-    /* Work items are (query block, head) pairs over all sequences: one flat
-     * dynamic loop balances sequences of any length over the threads. */
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t it = 0; it < n_items * nh; it++) {
-        int64_t blk = it / nh;
-        int h = (int)(it % nh), s = 0;
-        int64_t first = 0;
-        for (;; s++) { /* sequences are few next to the work per item */
-            int64_t nb = (seq_start[s + 1] - seq_start[s] + QB - 1) / QB;
-            if (blk < first + nb) break;
-            first += nb;
-        }
-        int64_t base = seq_start[s], L = seq_start[s + 1] - base, i0 = (blk - first) * QB;
-        int64_t i1 = i0 + QB < L ? i0 + QB : L;
-        float *sc = im->scores + (size_t)omp_get_thread_num() * QB * (size_t)maxlen;
-        attend_block(qkv, base, i0, i1, h, p, sc, maxlen, out);
-    }
-    return SAEX_OK;
+    return cpu_attention_run(qkv, seq_start, n_seqs, p, out, &impl_of(b)->attn);
 }
 
 static saex_status cpu_geglu(backend *b, const float *gu, int64_t m, int64_t f, float *out) {
@@ -447,24 +352,12 @@ static saex_status cpu_sae_create(backend *b, const float *W, const float *bias,
                                   be_sae **out) {
     be_sae *e = calloc(1, sizeof *e);
     if (!e) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
-    e->d = d, e->s = s;
-    saex_status st;
-    if ((st = cpu_alloc(b, (size_t)(d * s) * 4, (void **)&e->W)) || (st = cpu_alloc(b, (size_t)s * 4, (void **)&e->b)) ||
-        (st = cpu_alloc(b, (size_t)s * 4, (void **)&e->thr))) {
-        free(e->W), free(e->b), free(e->thr), free(e);
-        return st;
-    }
-    memcpy(e->W, W, (size_t)(d * s) * 4);
-    memcpy(e->b, bias, (size_t)s * 4);
-    memcpy(e->thr, thr, (size_t)s * 4);
+    e->d = d, e->s = s, e->W = W, e->b = bias, e->thr = thr; /* borrowed: see backend.h */
     *out = e;
     return SAEX_OK;
 }
 
-static void cpu_sae_free(backend *b, be_sae *e) {
-    if (!e) return;
-    free(e->W), free(e->b), free(e->thr), free(e);
-}
+static void cpu_sae_free(backend *b, be_sae *e) { free(e); }
 
 #define SAE_CHUNK 256 /* rows per SAE matmul: bounds the [rows, d_sae] scratch */
 
@@ -509,7 +402,8 @@ static void cpu_destroy(backend *b) {
         for (int i = 0; i < MM_CACHE; i++) mm_entry_destroy(&im->cache[i]);
         if (im->strm) dnnl_stream_destroy(im->strm);
         if (im->eng) dnnl_engine_destroy(im->eng);
-        free(im->xbf), free(im->scores), free(im->sae_pre);
+        free(im->xbf), free(im->sae_pre);
+        cpu_attention_free(&im->attn);
         free(im);
     }
     free(b);

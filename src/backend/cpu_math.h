@@ -38,4 +38,14 @@ static inline float vgelu_tanh(float x) {
     return x / (1.0f + vexp(-2.0f * u));
 }
 
+/* f32 -> bf16, round to nearest even (NaN stays NaN): the same result as
+ * st_f32_to_bf16, inlined so the rounding pass over a matmul input vectorises. */
+static inline uint16_t vbf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 #endif
