@@ -2,7 +2,7 @@
  *
  * Uses only the public API (saex.h): reads a workload written by
  * bench/make_workload.py, sorts the samples by length, packs them into
- * batches under a token budget, runs saex_model_forward + saex_model_sae_topk
+ * batches under a token budget, runs saex_model_forward(_at) + saex_model_sae_topk
  * and prints throughput (load time excluded, reported apart), peak RSS and
  * one "RESULT {json}" line; writes the top-k of every position it encodes so
  * bench/compare_topk.py can check it against the HF baseline.
@@ -244,7 +244,8 @@ int main(int argc, char **argv) {
                 seq_idx[np] = i, pos[np++] = x->prompt_len - 1;
         }
         double t1 = now_s();
-        if (saex_model_forward(m, seqs, lens, nb)) return fail("forward");
+        /* last mode: one position per sequence, as saex extract runs it */
+        if (saex_model_forward_at(m, seqs, lens, nb, a.all ? NULL : pos)) return fail("forward");
         double t2 = now_s();
         g_in_sae = 1;
         if (saex_model_sae_topk(m, a.layer, seq_idx, pos, np, a.k, feat, nact)) return fail("SAE top-k");

@@ -131,6 +131,16 @@ const saex_model_info *saex_model_get_info(const saex_model *m);
  * results refer to the latest call. */
 saex_status saex_model_forward(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs);
 
+/* Like saex_model_forward, for callers that will read the deepest captured
+ * layer at one position per sequence only (keep_pos[i] in sequence i, e.g.
+ * its last prompt token). The deepest block then runs attention output and
+ * MLP for those rows alone — the same numbers there, without the work for
+ * rows nobody reads. Shallower captured layers stay complete; reading the
+ * deepest layer elsewhere fails with SAEX_ERR_ARG. keep_pos NULL: as
+ * saex_model_forward. */
+saex_status saex_model_forward_at(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs,
+                                  const int *keep_pos);
+
 /* Copies resid_post of `layer` at (seq, pos) of the latest batch: d_model floats. */
 saex_status saex_model_residual(saex_model *m, int layer, int seq, int pos, float *out);
 

@@ -68,6 +68,7 @@ struct saex_model {
     size_t topk_cap;
     /* the latest batch */
     int *seq_start;      /* [n_seqs + 1] host */
+    int *keep_pos;       /* [n_seqs] host: the one position kept at the deepest layer, or NULL */
     int n_seqs, seq_cap;
     int64_t T;
 };
@@ -301,7 +302,7 @@ void saex_model_close(saex_model *m) {
         b->destroy(b);
     }
     free(m->blocks), free(m->cap), free(m->ids_host), free(m->pos_host), free(m->row_idx), free(m->nact_host);
-    free(m->topk_ids), free(m->topk_vals), free(m->seq_start);
+    free(m->topk_ids), free(m->topk_vals), free(m->seq_start), free(m->keep_pos);
     if (m->st) st_close(m->st);
     gemma2_config_free(&m->cfg);
     free(m);
@@ -344,7 +345,8 @@ static saex_status stage_batch(saex_model *m, const int32_t *const *seqs, const 
     return s ? s : m->be->upload(m->be, m->pos_dev, m->pos_host, (size_t)t * 4);
 }
 
-static saex_status attention_part(saex_model *m, int l) {
+/* Norm, q/k/v projections, RoPE and attention over all T rows: attn = softmax(q k^T) v. */
+static saex_status attention_core(saex_model *m, int l) {
     const gemma2_config *c = &m->cfg;
     backend *b = m->be;
     const block *k = &m->blocks[l];
@@ -353,22 +355,54 @@ static saex_status attention_part(saex_model *m, int l) {
                         c->attn_softcap, c->sliding[l] ? c->sliding_window : 0};
     saex_status s;
     if ((s = b->rmsnorm(b, m->x, k->norm[0], T, D, c->rms_eps, m->h, 0)) || (s = b->matmul(b, k->qkv, m->h, T, m->qkv)) ||
-        (s = b->rope(b, m->qkv, m->pos_dev, T, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_theta)) ||
-        (s = b->attention(b, m->qkv, m->seq_start, m->n_seqs, &p, m->attn)) || (s = b->matmul(b, k->o, m->attn, T, m->h)))
+        (s = b->rope(b, m->qkv, m->pos_dev, T, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_theta)))
         return s;
-    return b->rmsnorm(b, m->h, k->norm[1], T, D, c->rms_eps, m->x, 1);
+    return b->attention(b, m->qkv, m->seq_start, m->n_seqs, &p, m->attn);
 }
 
-static saex_status mlp_part(saex_model *m, int l) {
+/* x[0..n) += post_attention_norm(attn[0..n) . W_o^T) */
+static saex_status attention_out(saex_model *m, int l, const float *attn, int64_t n) {
+    backend *b = m->be;
+    const block *k = &m->blocks[l];
+    saex_status s = b->matmul(b, k->o, attn, n, m->h);
+    return s ? s : b->rmsnorm(b, m->h, k->norm[1], n, m->cfg.d_model, m->cfg.rms_eps, m->x, 1);
+}
+
+/* x[0..n) += post_feedforward_norm(down(gelu(gate(h)) * up(h))), h = pre_feedforward_norm(x) */
+static saex_status mlp_part(saex_model *m, int l, int64_t n) {
     const gemma2_config *c = &m->cfg;
     backend *b = m->be;
     const block *k = &m->blocks[l];
-    int64_t T = m->T, D = c->d_model;
+    int64_t D = c->d_model;
     saex_status s;
-    if ((s = b->rmsnorm(b, m->x, k->norm[2], T, D, c->rms_eps, m->h, 0)) || (s = b->matmul(b, k->gate_up, m->h, T, m->gu)) ||
-        (s = b->geglu(b, m->gu, T, c->d_ff, m->act)) || (s = b->matmul(b, k->down, m->act, T, m->h)))
+    if ((s = b->rmsnorm(b, m->x, k->norm[2], n, D, c->rms_eps, m->h, 0)) || (s = b->matmul(b, k->gate_up, m->h, n, m->gu)) ||
+        (s = b->geglu(b, m->gu, n, c->d_ff, m->act)) || (s = b->matmul(b, k->down, m->act, n, m->h)))
         return s;
-    return b->rmsnorm(b, m->h, k->norm[3], T, D, c->rms_eps, m->x, 1);
+    return b->rmsnorm(b, m->h, k->norm[3], n, D, c->rms_eps, m->x, 1);
+}
+
+static saex_status full_block(saex_model *m, int l) {
+    saex_status s = attention_core(m, l);
+    if (!s) s = attention_out(m, l, m->attn, m->T);
+    return s ? s : mlp_part(m, l, m->T);
+}
+
+/* The deepest block when only keep_pos is read: attention needs every row's
+ * keys and values, but after it each row is independent, so the kept rows
+ * are gathered to the front (x into x[0..n), attention into qkv, which is
+ * free by then) and the rest of the block runs on n rows. */
+static saex_status pruned_block(saex_model *m, int l) {
+    backend *b = m->be;
+    int64_t n = m->n_seqs, D = m->cfg.d_model, A = (int64_t)m->cfg.n_heads * m->cfg.head_dim;
+    saex_status s = attention_core(m, l);
+    if (s) return s;
+    for (int64_t i = 0; i < n; i++) m->row_idx[i] = m->seq_start[i] + m->keep_pos[i];
+    if ((s = b->gather_rows(b, m->x, D, m->row_idx, n, m->h)) || (s = b->gather_rows(b, m->attn, A, m->row_idx, n, m->qkv)))
+        return s;
+    for (int64_t i = 0; i < n; i++) m->row_idx[i] = i;
+    if ((s = b->gather_rows(b, m->h, D, m->row_idx, n, m->x))) return s;
+    if ((s = attention_out(m, l, m->qkv, n))) return s;
+    return mlp_part(m, l, n);
 }
 
 /* Copies x into a capture buffer for every requested layer but the deepest
@@ -382,17 +416,35 @@ static saex_status capture_layer(saex_model *m, int l) {
     return SAEX_OK;
 }
 
-saex_status saex_model_forward(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs) {
+static saex_status stage_keep(saex_model *m, const int *lens, const int *keep_pos) {
+    free(m->keep_pos);
+    m->keep_pos = NULL;
+    if (!keep_pos) return SAEX_OK;
+    for (int i = 0; i < m->n_seqs; i++)
+        if (keep_pos[i] < 0 || keep_pos[i] >= lens[i])
+            return saex_fail(SAEX_ERR_ARG, "keep position %d is outside sequence %d (length %d)", keep_pos[i], i, lens[i]);
+    m->keep_pos = malloc((size_t)m->n_seqs * sizeof(int));
+    if (!m->keep_pos) return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    memcpy(m->keep_pos, keep_pos, (size_t)m->n_seqs * sizeof(int));
+    return SAEX_OK;
+}
+
+saex_status saex_model_forward_at(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs,
+                                  const int *keep_pos) {
     saex_status s;
     m->T = 0;
-    if ((s = check_batch(m, seqs, lens, n_seqs)) || (s = stage_batch(m, seqs, lens, n_seqs))) return s;
-    if ((s = m->be->embed(m->be, m->embed, m->ids_dev, m->T, m->embed_scale, m->x))) return s;
-    for (int l = 0; l <= m->info.deepest_layer; l++)
-        if ((s = attention_part(m, l)) || (s = mlp_part(m, l)) || (s = capture_layer(m, l))) {
-            m->T = 0;
-            return s;
-        }
+    if ((s = check_batch(m, seqs, lens, n_seqs)) || (s = stage_batch(m, seqs, lens, n_seqs)) ||
+        (s = stage_keep(m, lens, keep_pos)) || (s = m->be->embed(m->be, m->embed, m->ids_dev, m->T, m->embed_scale, m->x)))
+        return m->T = 0, s;
+    for (int l = 0; l <= m->info.deepest_layer; l++) {
+        s = l == m->info.deepest_layer && m->keep_pos ? pruned_block(m, l) : full_block(m, l);
+        if (s || (s = capture_layer(m, l))) return m->T = 0, s;
+    }
     return SAEX_OK;
+}
+
+saex_status saex_model_forward(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs) {
+    return saex_model_forward_at(m, seqs, lens, n_seqs, NULL);
 }
 
 /* ------------------------------------------------------------ read-back */
@@ -405,11 +457,19 @@ static saex_status find_capture(saex_model *m, int layer, capture **out) {
 
 static const float *resid_of(const saex_model *m, const capture *c) { return c->resid ? c->resid : m->x; }
 
-static saex_status row_of(const saex_model *m, int seq, int pos, int64_t *row) {
+/* The row of (seq, pos) in capture c's buffer; the deepest layer of a
+ * pruned batch holds only the kept rows, one per sequence, in order. */
+static saex_status row_of(const saex_model *m, const capture *c, int seq, int pos, int64_t *row) {
     if (m->T == 0) return saex_fail(SAEX_ERR_ARG, "no batch has been run");
     if (seq < 0 || seq >= m->n_seqs) return saex_fail(SAEX_ERR_ARG, "sequence %d is not in the batch (0..%d)", seq, m->n_seqs - 1);
     int len = m->seq_start[seq + 1] - m->seq_start[seq];
     if (pos < 0 || pos >= len) return saex_fail(SAEX_ERR_ARG, "position %d is outside sequence %d (length %d)", pos, seq, len);
+    if (m->keep_pos && c->layer == m->info.deepest_layer) {
+        if (pos != m->keep_pos[seq])
+            return saex_fail(SAEX_ERR_ARG, "layer %d was run for position %d of sequence %d only (saex_model_forward_at), not %d", c->layer, m->keep_pos[seq], seq, pos);
+        *row = seq;
+        return SAEX_OK;
+    }
     *row = m->seq_start[seq] + pos;
     return SAEX_OK;
 }
@@ -418,7 +478,7 @@ saex_status saex_model_residual(saex_model *m, int layer, int seq, int pos, floa
     capture *c = NULL;
     int64_t row, D = m->cfg.d_model;
     saex_status s;
-    if ((s = find_capture(m, layer, &c)) || (s = row_of(m, seq, pos, &row))) return s;
+    if ((s = find_capture(m, layer, &c)) || (s = row_of(m, c, seq, pos, &row))) return s;
     return m->be->download(m->be, out, resid_of(m, c) + row * D, (size_t)D * sizeof(float));
 }
 
@@ -452,7 +512,7 @@ saex_status saex_model_sae_topk(saex_model *m, int layer, const int *seq, const 
     if (k < 1 || k > c->sae->d_sae) return saex_fail(SAEX_ERR_ARG, "top-k %d is outside 1..%lld (the SAE's width)", k, (long long)c->sae->d_sae);
     if (n < 0 || n > m->T) return saex_fail(SAEX_ERR_ARG, "%d positions requested, the batch has %lld tokens", n, (long long)m->T);
     for (int i = 0; i < n; i++)
-        if ((s = row_of(m, seq[i], pos[i], &m->row_idx[i]))) return s;
+        if ((s = row_of(m, c, seq[i], pos[i], &m->row_idx[i]))) return s;
     int32_t *na = n_active ? n_active : m->nact_host;
     if ((s = grow_topk(m, (size_t)n * (size_t)k)) ||
         (s = m->be->gather_rows(m->be, resid_of(m, c), m->cfg.d_model, m->row_idx, n, m->rows)) ||

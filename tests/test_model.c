@@ -390,12 +390,49 @@ static void test_loads_only_needed_blocks(void) {
     saex_model_close(m3);
 }
 
+/* saex_model_forward_at: the deepest layer at the kept rows equals a full
+ * pass there; shallower captures are complete; other rows are refused. */
+static void test_forward_at_kept_rows(void) {
+    fixture f;
+    REQUIRE(load_fixture("tiny_b", "ref.safetensors", &f), "fixture");
+    int layers[] = {1, 4};
+    saex_model *m = open_model(f.dir, layers, 2, SAEX_PRECISION_F32);
+    REQUIRE(m, "open");
+    int D = saex_model_get_info(m)->d_model, n = f.n_seqs, keep[MAX_SEQS];
+    const int32_t *seqs[MAX_SEQS];
+    for (int s = 0; s < n; s++) seqs[s] = f.ids[s], keep[s] = f.lens[s] / 2;
+    float *full = malloc((size_t)n * D * 2 * sizeof(float)), *part = malloc((size_t)n * D * 2 * sizeof(float));
+    REQUIRE(saex_model_forward(m, seqs, f.lens, n) == SAEX_OK, "%s", saex_last_error());
+    for (int s = 0; s < n; s++)
+        for (int li = 0; li < 2; li++) saex_model_residual(m, layers[li], s, keep[s], full + ((size_t)li * n + s) * D);
+    REQUIRE(saex_model_forward_at(m, seqs, f.lens, n, keep) == SAEX_OK, "%s", saex_last_error());
+    for (int s = 0; s < n; s++)
+        for (int li = 0; li < 2; li++)
+            CHECK(saex_model_residual(m, layers[li], s, keep[s], part + ((size_t)li * n + s) * D) == SAEX_OK, "%s", saex_last_error());
+    double e_deep = rel_err(part + (size_t)n * D, full + (size_t)n * D, (int64_t)n * D);
+    double e_shallow = rel_err(part, full, (int64_t)n * D);
+    printf("  forward_at vs full pass at the kept rows: layer 4 %.3g, layer 1 %.3g\n", e_deep, e_shallow);
+    CHECK(e_deep <= 1e-6 && e_shallow <= 1e-6, "kept rows differ: %.3g / %.3g", e_deep, e_shallow);
+    float r[256];
+    int other = f.lens[n - 1] - 1 == keep[n - 1] ? 0 : f.lens[n - 1] - 1;
+    CHECK(saex_model_residual(m, 4, n - 1, other, r) == SAEX_ERR_ARG, "a row the pruned block did not compute was returned");
+    CHECK(saex_model_residual(m, 1, n - 1, other, r) == SAEX_OK, "shallower layer incomplete: %s", saex_last_error());
+    int bad[MAX_SEQS];
+    memcpy(bad, keep, sizeof bad);
+    bad[0] = f.lens[0];
+    CHECK(saex_model_forward_at(m, seqs, f.lens, n, bad) == SAEX_ERR_ARG, "keep position past the end accepted");
+    free(full), free(part);
+    saex_model_close(m);
+    st_close(f.ref);
+}
+
 int main(void) {
     RUN(test_topk_row_order);
     RUN(test_tiny_a_f32);
     RUN(test_tiny_b_sharded_f32);
     RUN(test_bf16_modes);
     RUN(test_packed_equals_single);
+    RUN(test_forward_at_kept_rows);
     RUN(test_sae_npz_deflated);
     RUN(test_sae_saelens);
     RUN(test_sae_npz_stored);

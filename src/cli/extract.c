@@ -60,14 +60,20 @@ static saex_status run_batch(saex_model *m, input_doc *doc, const int *idx, int 
         return SAEX_ERR_NOMEM;
     }
     int n_pos = 0;
+    int *keep = o->save_all ? NULL : malloc((size_t)n * sizeof *keep);
     for (int i = 0; i < n; i++) {
         seqs[i] = doc->s[idx[i]].ids;
         lens[i] = doc->s[idx[i]].n_ids;
-        n_pos += sample_positions(&doc->s[idx[i]], o).count;
+        pos_range r = sample_positions(&doc->s[idx[i]], o);
+        n_pos += r.count;
+        if (keep) keep[i] = r.first;
     }
-    saex_status st = saex_model_forward(m, seqs, lens, n);
+    /* Last-token mode reads one row per sample: the deepest block need not
+     * finish the others (saex_model_forward_at). */
+    saex_status st = o->save_all || keep ? saex_model_forward_at(m, seqs, lens, n, keep) : SAEX_ERR_NOMEM;
     free(seqs);
     free(lens);
+    free(keep);
     if (st != SAEX_OK) return st;
     if (scratch_fit(sc, n_pos, o->top_k)) return SAEX_ERR_NOMEM;
     int j = 0;
