@@ -108,7 +108,7 @@ static saex_status get_weight(saex_model *m, const char *name, int64_t rows, int
 }
 
 /* Loads rows-stacked parts "prefix.{a,b,c}.weight" into one backend weight,
- * then lets the kernel drop the source pages. */
+ * then lets the kernel drop the source pages unless the backend uses them in place. */
 static saex_status load_stack(saex_model *m, int layer, const char *const *names, const int64_t *rows, int n, int64_t k,
                               be_weight **out) {
     be_part parts[3] = {{0}};
@@ -121,7 +121,9 @@ static saex_status load_stack(saex_model *m, int layer, const char *const *names
         parts[i] = (be_part){t[i]->data, be_of(t[i]->dtype), rows[i]};
     }
     s = m->be->weight_create(m->be, parts, n, k, m->compute, out);
-    for (int i = 0; i < n; i++) st_release(t[i]);
+    /* A copy was made: the source pages may go. A borrowed weight is the mmap itself. */
+    if (s || !m->be->weight_borrows || !m->be->weight_borrows(m->be, *out))
+        for (int i = 0; i < n; i++) st_release(t[i]);
     return s;
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "saex.h"
 
 static int t_failed_case, t_n_pass, t_n_fail, t_n_skip;
 static const char *t_case;
@@ -65,6 +67,34 @@ static void t_run(const char *name, void (*fn)(void)) {
     do {                                                                                  \
         return t_n_fail ? 1 : 0;                                                          \
     } while (0)
+
+/* REQUIRE for a saex call: the library's message is printed on failure. */
+#define REQUIRE_OK(expr)                                                                  \
+    do {                                                                                  \
+        saex_status r_ = (expr);                                                          \
+        REQUIRE(r_ == SAEX_OK, "%s: %s", #expr, saex_last_error());                       \
+    } while (0)
+#define REQUIRE_TRUE(expr) REQUIRE((expr), "%s", #expr)
+
+/* A scratch folder per test binary (t_tmp_open in main, t_tmp_close at the
+ * end) and paths inside it; t_path keeps its last 8 results valid. */
+static char t_dir[64];
+static inline int t_tmp_open(const char *tag) {
+    snprintf(t_dir, sizeof t_dir, "/tmp/saex_%s_XXXXXX", tag);
+    return mkdtemp(t_dir) != NULL;
+}
+static inline void t_tmp_close(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", t_dir);
+}
+static inline char *t_path(const char *name) {
+    static char buf[8][256];
+    static int k;
+    char *p = buf[k++ % 8];
+    snprintf(p, 256, "%s/%s", t_dir, name);
+    return p;
+}
 
 /* The folder of committed fixtures: $SAEX_FIXTURES or tests/fixtures. */
 static inline const char *t_fixtures(void) {

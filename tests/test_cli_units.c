@@ -66,7 +66,6 @@ static void test_hf_ids(void) {
 }
 
 int main(void) {
-    (void)t_fixtures; /* part of test.h; unused here */
     RUN(test_layers_list);
     RUN(test_int_and_subst);
     RUN(test_chat_template);

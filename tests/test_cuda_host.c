@@ -472,7 +472,6 @@ static void test_sae_topk_bad_k(void) {
 }
 
 int main(void) {
-    (void)t_fixtures;
     RUN(test_no_gpu_is_clean);
     RUN(test_memory_roundtrip);
     RUN(test_matmul_f32);

@@ -11,27 +11,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* test.h's REQUIRE evaluates its condition twice: these evaluate once. */
-#define REQUIRE_OK(expr)                                                                  \
-    do {                                                                                  \
-        saex_status r_ = (expr);                                                          \
-        REQUIRE(r_ == SAEX_OK, "%s: %s", #expr, saex_last_error());                       \
-    } while (0)
-#define REQUIRE_TRUE(expr)                                                                \
-    do {                                                                                  \
-        int v_ = (expr);                                                                  \
-        REQUIRE(v_, "%s", #expr);                                                         \
-    } while (0)
-
-static char g_dir[64];
-
-static char *tmp_path(const char *name) {
-    static char buf[8][256];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 256, "%s/%s", g_dir, name);
-    return p;
-}
 
 static int has(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 
@@ -205,7 +184,7 @@ static void roundtrip(int method, int zip64, int version) {
     member m[5];
     int n = make_standard(m, method, version);
     bytes z = make_zip(m, n, zip64, NULL);
-    const char *p = tmp_path("std.npz");
+    const char *p = t_path("std.npz");
     REQUIRE_TRUE(write_file(p, &z));
     npz_file f;
     saex_status st = npz_load(p, &f);
@@ -227,7 +206,7 @@ static void test_zip64_stored_v2(void) { roundtrip(0, 1, 2); }
 /* Loads the bytes as `file`, expecting status `want` and a message naming
  * the file and `needle`. */
 static void expect(const bytes *z, const char *file, saex_status want, const char *needle) {
-    const char *p = tmp_path(file);
+    const char *p = t_path(file);
     REQUIRE_TRUE(write_file(p, z));
     npz_file f = {(npz_array *)1, 7};
     saex_status st = npz_load(p, &f);
@@ -301,9 +280,9 @@ static void test_bad_members(void) {
     free(m.content.p);
     /* Python 2 numpy wrote "16L" and a header with no trailing comma. */
     z = one_member("py2.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 4L)}", ZEROS, 32, 0, NULL);
-    REQUIRE_TRUE(write_file(tmp_path("py2.npz"), &z));
+    REQUIRE_TRUE(write_file(t_path("py2.npz"), &z));
     npz_file f;
-    CHECK(npz_load(tmp_path("py2.npz"), &f) == SAEX_OK && f.n == 1 && f.arrays[0].shape[1] == 4, "py2: %s",
+    CHECK(npz_load(t_path("py2.npz"), &f) == SAEX_OK && f.n == 1 && f.arrays[0].shape[1] == 4, "py2: %s",
           saex_last_error());
     npz_free(&f);
     free(z.p);
@@ -389,7 +368,7 @@ static void test_bad_zip(void) {
     free_members(m, 2);
 
     npz_file f;
-    CHECK(npz_load(tmp_path("absent.npz"), &f) == SAEX_ERR_IO && has(saex_last_error(), "absent.npz"), "%s",
+    CHECK(npz_load(t_path("absent.npz"), &f) == SAEX_ERR_IO && has(saex_last_error(), "absent.npz"), "%s",
           saex_last_error());
 }
 
@@ -435,7 +414,7 @@ static void test_large(void) {
             {"W_enc.npy", make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1024, 1024), }", x, N * 4, 1), method},
         };
         bytes z = make_zip(m, 2, 0, NULL);
-        const char *p = tmp_path("large.npz");
+        const char *p = t_path("large.npz");
         CHECK(write_file(p, &z), "write");
         npz_file f;
         saex_status st = npz_load(p, &f);
@@ -483,8 +462,7 @@ static void test_numpy_savez(void) { check_numpy_fixture("savez.npz"); }
 static void test_numpy_savez_compressed(void) { check_numpy_fixture("savez_compressed.npz"); }
 
 int main(void) {
-    snprintf(g_dir, sizeof g_dir, "/tmp/saex_npz_XXXXXX");
-    if (!mkdtemp(g_dir)) {
+    if (!t_tmp_open("npz")) {
         perror("mkdtemp");
         return 1;
     }
@@ -499,8 +477,6 @@ int main(void) {
     RUN(test_large);
     RUN(test_numpy_savez);
     RUN(test_numpy_savez_compressed);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+    t_tmp_close();
     TEST_MAIN_END();
 }

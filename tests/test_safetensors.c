@@ -12,27 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* test.h's REQUIRE evaluates its condition twice: these evaluate once. */
-#define REQUIRE_OK(expr)                                                                  \
-    do {                                                                                  \
-        saex_status r_ = (expr);                                                          \
-        REQUIRE(r_ == SAEX_OK, "%s: %s", #expr, saex_last_error());                       \
-    } while (0)
-#define REQUIRE_TRUE(expr)                                                                \
-    do {                                                                                  \
-        int v_ = (expr);                                                                  \
-        REQUIRE(v_, "%s", #expr);                                                         \
-    } while (0)
-
-static char g_dir[64];
-
-static char *tmp_path(const char *name) {
-    static char buf[8][256];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 256, "%s/%s", g_dir, name);
-    return p;
-}
 
 static int write_bytes(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
@@ -86,7 +65,7 @@ static void test_roundtrip(void) {
         {"g.scalar", ST_F32, 0, {0}, &scalar},
     };
     const char *meta[] = {"format", "pt", "note", "round trip", NULL};
-    const char *p = tmp_path("rt.safetensors");
+    const char *p = t_path("rt.safetensors");
     REQUIRE_OK(st_write(p, w, 7, meta));
 
     /* Header length is padded to a multiple of 8 and holds the metadata. */
@@ -158,7 +137,7 @@ static void test_many_tensors(void) {
         vals[i] = (float)i;
         w[i] = (st_write_tensor){names[i], ST_F32, 1, {1}, &vals[i]};
     }
-    const char *p = tmp_path("many.safetensors");
+    const char *p = t_path("many.safetensors");
     REQUIRE_OK(st_write(p, w, N, NULL));
     st_set *s;
     REQUIRE_OK(st_open(p, &s));
@@ -175,7 +154,7 @@ static void test_many_tensors(void) {
 
 static void write_shards(const char *sub, const char *index_json) {
     char d[256], p[300];
-    snprintf(d, sizeof d, "%s/%s", g_dir, sub);
+    snprintf(d, sizeof d, "%s/%s", t_dir, sub);
     mkdir(d, 0755);
     float x[2] = {1, 2}, y[3] = {3, 4, 5}, z[1] = {6};
     st_write_tensor s1[] = {{"x", ST_F32, 1, {2}, x}, {"y", ST_F32, 1, {3}, y}};
@@ -194,7 +173,7 @@ static const char *good_index = "{\"metadata\": {\"total_size\": 24}, \"weight_m
 
 static void test_sharded(void) {
     write_shards("sharded", good_index);
-    const char *paths[2] = {tmp_path("sharded/model.safetensors.index.json"), tmp_path("sharded")};
+    const char *paths[2] = {t_path("sharded/model.safetensors.index.json"), t_path("sharded")};
     for (int k = 0; k < 2; k++) {
         st_set *s = NULL;
         REQUIRE_OK(st_open(paths[k], &s));
@@ -210,49 +189,49 @@ static void test_sharded(void) {
     }
     /* A directory with just model.safetensors. */
     char d[256];
-    snprintf(d, sizeof d, "%s/single", g_dir);
+    snprintf(d, sizeof d, "%s/single", t_dir);
     mkdir(d, 0755);
     float x = 5;
     st_write_tensor w = {"only", ST_F32, 0, {0}, &x};
-    REQUIRE_OK(st_write(tmp_path("single/model.safetensors"), &w, 1, NULL));
+    REQUIRE_OK(st_write(t_path("single/model.safetensors"), &w, 1, NULL));
     st_set *s;
     REQUIRE_OK(st_open(d, &s));
     CHECK(st_find(s, "only") != NULL, "only");
     st_close(s);
-    snprintf(d, sizeof d, "%s/emptydir", g_dir);
+    snprintf(d, sizeof d, "%s/emptydir", t_dir);
     mkdir(d, 0755);
     expect_fail(d, SAEX_ERR_IO, "emptydir", "model.safetensors");
 }
 
 static void test_sharded_hostile(void) {
     write_shards("missing", "{\"weight_map\": {\"x\": \"model-00001-of-00002.safetensors\", \"q\": \"gone.safetensors\"}}");
-    expect_fail(tmp_path("missing"), SAEX_ERR_IO, "gone.safetensors", "model.safetensors.index.json");
+    expect_fail(t_path("missing"), SAEX_ERR_IO, "gone.safetensors", "model.safetensors.index.json");
 
     write_shards("lacks", "{\"weight_map\": {\"x\": \"model-00001-of-00002.safetensors\", \"w\": "
                           "\"model-00002-of-00002.safetensors\"}}");
-    expect_fail(tmp_path("lacks/model.safetensors.index.json"), SAEX_ERR_FORMAT, "'w'", "model-00002-of-00002");
+    expect_fail(t_path("lacks/model.safetensors.index.json"), SAEX_ERR_FORMAT, "'w'", "model-00002-of-00002");
 
     write_shards("wrongshard", "{\"weight_map\": {\"x\": \"model-00002-of-00002.safetensors\", \"z\": "
                                "\"model-00001-of-00002.safetensors\"}}");
-    expect_fail(tmp_path("wrongshard"), SAEX_ERR_FORMAT, "'x'", "model-00002-of-00002");
+    expect_fail(t_path("wrongshard"), SAEX_ERR_FORMAT, "'x'", "model-00002-of-00002");
 
     /* The same tensor name in two shards. */
     write_shards("dup", good_index);
     float v = 1;
     st_write_tensor w = {"x", ST_F32, 0, {0}, &v};
-    st_write(tmp_path("dup/model-00002-of-00002.safetensors"), &w, 1, NULL);
-    expect_fail(tmp_path("dup"), SAEX_ERR_FORMAT, "'x'", "appears twice");
+    st_write(t_path("dup/model-00002-of-00002.safetensors"), &w, 1, NULL);
+    expect_fail(t_path("dup"), SAEX_ERR_FORMAT, "'x'", "appears twice");
 
     write_shards("badjson", "{\"weight_map\": ");
-    expect_fail(tmp_path("badjson"), SAEX_ERR_FORMAT, "badjson/model.safetensors.index.json", NULL);
+    expect_fail(t_path("badjson"), SAEX_ERR_FORMAT, "badjson/model.safetensors.index.json", NULL);
     write_shards("nomap", "{\"metadata\": {}}");
-    expect_fail(tmp_path("nomap"), SAEX_ERR_FORMAT, "weight_map", NULL);
+    expect_fail(t_path("nomap"), SAEX_ERR_FORMAT, "weight_map", NULL);
     write_shards("badentry", "{\"weight_map\": {\"x\": 3}}");
-    expect_fail(tmp_path("badentry"), SAEX_ERR_FORMAT, "'x'", "badentry");
+    expect_fail(t_path("badentry"), SAEX_ERR_FORMAT, "'x'", "badentry");
     /* A shard that is itself malformed: both the index and the shard are named. */
     write_shards("badshard", good_index);
-    write_bytes(tmp_path("badshard/model-00002-of-00002.safetensors"), "\x01\x02", 2);
-    expect_fail(tmp_path("badshard"), SAEX_ERR_FORMAT, "model-00002-of-00002", "index.json");
+    write_bytes(t_path("badshard/model-00002-of-00002.safetensors"), "\x01\x02", 2);
+    expect_fail(t_path("badshard"), SAEX_ERR_FORMAT, "model-00002-of-00002", "index.json");
 }
 
 /* ---------------------------------------------------------------- hostile */
@@ -308,7 +287,7 @@ static void test_hostile_headers(void) {
          SAEX_ERR_UNSUPPORTED, "'w'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *p = tmp_path(cases[i].file);
+        const char *p = t_path(cases[i].file);
         REQUIRE_TRUE(write_raw_st(p, cases[i].header, zeros, cases[i].dlen, 0));
         expect_fail(p, cases[i].want, cases[i].file, cases[i].needle);
     }
@@ -316,7 +295,7 @@ static void test_hostile_headers(void) {
     const char *ok = "{\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]},"
                      " \"e\": {\"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [2, 2]},"
                      " \"b\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [4, 8]}}";
-    const char *p = tmp_path("adjacent.safetensors");
+    const char *p = t_path("adjacent.safetensors");
     write_raw_st(p, ok, zeros, 8, 0);
     st_set *s;
     CHECK(st_open(p, &s) == SAEX_OK, "%s", saex_last_error());
@@ -324,26 +303,26 @@ static void test_hostile_headers(void) {
 }
 
 static void test_hostile_lengths(void) {
-    const char *p = tmp_path("short.safetensors");
+    const char *p = t_path("short.safetensors");
     write_bytes(p, "\x10\x00\x00", 3);
     expect_fail(p, SAEX_ERR_FORMAT, "short.safetensors", "too short");
-    p = tmp_path("zero.safetensors");
+    p = t_path("zero.safetensors");
     write_bytes(p, "", 0);
     expect_fail(p, SAEX_ERR_FORMAT, "zero.safetensors", NULL);
-    p = tmp_path("beyond.safetensors");
+    p = t_path("beyond.safetensors");
     write_raw_st(p, "{}", NULL, 0, 4096);
     expect_fail(p, SAEX_ERR_FORMAT, "beyond.safetensors", "4096");
-    p = tmp_path("absurd.safetensors");
+    p = t_path("absurd.safetensors");
     write_raw_st(p, "{}", NULL, 0, 0xffffffffffffull);
     expect_fail(p, SAEX_ERR_FORMAT, "absurd.safetensors", "absurd");
     /* A valid file cut short in its data section. */
     float x[64] = {0};
     st_write_tensor w = {"big.tensor", ST_F32, 1, {64}, x};
-    p = tmp_path("cut.safetensors");
+    p = t_path("cut.safetensors");
     REQUIRE_OK(st_write(p, &w, 1, NULL));
     REQUIRE_TRUE(truncate(p, 8 + 64 + 100) == 0);
     expect_fail(p, SAEX_ERR_FORMAT, "cut.safetensors", "'big.tensor'");
-    expect_fail(tmp_path("does-not-exist.safetensors"), SAEX_ERR_IO, "does-not-exist.safetensors", NULL);
+    expect_fail(t_path("does-not-exist.safetensors"), SAEX_ERR_IO, "does-not-exist.safetensors", NULL);
 }
 
 /* The in-memory entry point the fuzzer uses agrees with st_open. */
@@ -428,15 +407,15 @@ static void test_write_errors(void) {
         CHECK(st_write("/dev/full", &w, 1, NULL) == SAEX_ERR_IO, "writing to a full disk must fail");
         CHECK(has(saex_last_error(), "/dev/full"), "%s", saex_last_error());
     }
-    CHECK(st_write(tmp_path("no/such/dir/x.safetensors"), &w, 1, NULL) == SAEX_ERR_IO, "missing dir");
+    CHECK(st_write(t_path("no/such/dir/x.safetensors"), &w, 1, NULL) == SAEX_ERR_IO, "missing dir");
     CHECK(has(saex_last_error(), "x.safetensors"), "%s", saex_last_error());
     st_write_tensor two[2] = {w, w};
-    CHECK(st_write(tmp_path("dupe.safetensors"), two, 2, NULL) == SAEX_ERR_ARG, "duplicate names");
+    CHECK(st_write(t_path("dupe.safetensors"), two, 2, NULL) == SAEX_ERR_ARG, "duplicate names");
     CHECK(has(saex_last_error(), "'x'"), "%s", saex_last_error());
     st_write_tensor neg = {"neg", ST_F32, 1, {-4}, x};
-    CHECK(st_write(tmp_path("neg.safetensors"), &neg, 1, NULL) == SAEX_ERR_ARG, "negative shape");
+    CHECK(st_write(t_path("neg.safetensors"), &neg, 1, NULL) == SAEX_ERR_ARG, "negative shape");
     const char *lonely[] = {"k", "v", "lonely", NULL, NULL};
-    CHECK(st_write(tmp_path("meta.safetensors"), &w, 1, lonely) == SAEX_ERR_ARG, "metadata key without a value");
+    CHECK(st_write(t_path("meta.safetensors"), &w, 1, lonely) == SAEX_ERR_ARG, "metadata key without a value");
     CHECK(has(saex_last_error(), "lonely"), "%s", saex_last_error());
 }
 
@@ -447,7 +426,7 @@ static void test_release(void) {
     float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b), *out = malloc(N * sizeof *out);
     for (int i = 0; i < N; i++) a[i] = (float)i * 0.5f, b[i] = (float)-i;
     st_write_tensor w[2] = {{"a", ST_F32, 1, {N}, a}, {"b", ST_F32, 1, {N}, b}};
-    const char *p = tmp_path("release.safetensors");
+    const char *p = t_path("release.safetensors");
     REQUIRE_OK(st_write(p, w, 2, NULL));
     st_set *s;
     REQUIRE_OK(st_open(p, &s));
@@ -464,12 +443,10 @@ static void test_release(void) {
 }
 
 int main(void) {
-    snprintf(g_dir, sizeof g_dir, "/tmp/saex_st_XXXXXX");
-    if (!mkdtemp(g_dir)) {
+    if (!t_tmp_open("st")) {
         perror("mkdtemp");
         return 1;
     }
-    (void)t_fixtures;
     RUN(test_roundtrip);
     RUN(test_many_tensors);
     RUN(test_sharded);
@@ -481,8 +458,6 @@ int main(void) {
     RUN(test_bf16);
     RUN(test_write_errors);
     RUN(test_release);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+    t_tmp_close();
     TEST_MAIN_END();
 }

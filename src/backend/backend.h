@@ -50,7 +50,8 @@ struct backend {
     /* ---- weights ----
      * Concatenates parts along n into one W[n, k]. compute: the dtype the
      * matmul runs in (BE_F32 widens bf16/f16; BE_BF16 keeps bf16 and rounds
-     * the activations to bf16). The source memory is not used after return. */
+     * the activations to bf16). The source memory is not used after return,
+     * unless weight_borrows says otherwise for that weight. */
     saex_status (*weight_create)(backend *b, const be_part *parts, int n_parts, int64_t k, be_dtype compute,
                                  be_weight **out);
     /* An embedding table kept for row gathers; the backend may keep a
@@ -58,6 +59,11 @@ struct backend {
     saex_status (*table_create)(backend *b, const void *table, be_dtype dtype, int64_t rows, int64_t cols,
                                 be_weight **out);
     void (*weight_free)(backend *b, be_weight *w);
+    /* 1 if w works from the parts' memory in place (the CPU backend, when no
+     * conversion is needed: the mmap'd checkpoint is the weight, so loading
+     * copies nothing). The caller must then keep that memory mapped and
+     * resident. NULL = never. */
+    int (*weight_borrows)(backend *b, const be_weight *w);
 
     /* ---- compute ---- */
     /* y[m, n] = x[m, k] . W[n, k]^T */

@@ -50,11 +50,20 @@ typedef struct {
     size_t sae_cap;
 } cpu_impl;
 
+#define MAX_PARTS 3
+
+/* A weight W[n, k] is either borrowed — n_parts blocks of rows, each
+ * [rows, k] row-major in the caller's memory (the checkpoint's mmap), run as
+ * one matmul per part into its columns of the output — or owned: data, a
+ * converted [n, k] copy. */
 struct be_weight {
     int64_t n, k;
     be_dtype dt;       /* BE_F32 or BE_BF16: the matmul's src and weight type */
-    void *data;        /* [n, k] row-major, owned; or the table */
-    int borrowed;      /* 1 when data points into a caller's mmap (embedding) */
+    int n_parts;       /* > 0: borrowed */
+    const void *part[MAX_PARTS];
+    int64_t part_rows[MAX_PARTS];
+    void *data;        /* owned [n, k]; or the embedding table */
+    int borrowed;      /* 1 for the embedding table, which stays in the mmap */
 };
 
 struct be_sae {
@@ -214,7 +223,14 @@ static saex_status cpu_weight_create(backend *b, const be_part *parts, int n_par
     if (!w) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
     w->k = k;
     w->dt = compute;
-    for (int i = 0; i < n_parts; i++) w->n += parts[i].rows;
+    int same = n_parts <= MAX_PARTS;
+    for (int i = 0; i < n_parts; i++) w->n += parts[i].rows, same = same && parts[i].dtype == compute;
+    if (same) { /* oneDNN reads the plain [n, k] layout as it is: no copy, no load time */
+        w->n_parts = n_parts;
+        for (int i = 0; i < n_parts; i++) w->part[i] = parts[i].data, w->part_rows[i] = parts[i].rows;
+        *out = w;
+        return SAEX_OK;
+    }
     saex_status s = cpu_alloc(b, (size_t)(w->n * k) * (compute == BE_F32 ? 4 : 2), &w->data);
     if (s) {
         free(w);
@@ -246,6 +262,8 @@ static void cpu_weight_free(backend *b, be_weight *w) {
     free(w);
 }
 
+static int cpu_weight_borrows(backend *b, const be_weight *w) { return w->n_parts > 0 || w->borrowed; }
+
 /* ----------------------------------------------------------------- compute */
 
 static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
@@ -256,15 +274,27 @@ static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
 static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
     cpu_impl *im = impl_of(b);
     if (m == 0) return SAEX_OK;
-    if (w->dt == BE_F32) {
-        mm_shape sh = dense_wt(m, w->k, w->n, dnnl_f32);
-        return mm_run(im, &sh, x, w->data, NULL, y);
+    int dt = w->dt == BE_F32 ? dnnl_f32 : dnnl_bf16;
+    const void *src = x;
+    if (w->dt == BE_BF16) {
+        saex_status s = grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
+        if (s) return s;
+        round_to_bf16(x, m * w->k, im->xbf);
+        src = im->xbf;
     }
-    saex_status s = grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
-    if (s) return s;
-    round_to_bf16(x, m * w->k, im->xbf);
-    mm_shape sh = dense_wt(m, w->k, w->n, dnnl_bf16);
-    return mm_run(im, &sh, im->xbf, w->data, NULL, y);
+    if (w->n_parts == 0) {
+        mm_shape sh = dense_wt(m, w->k, w->n, dt);
+        return mm_run(im, &sh, src, w->data, NULL, y);
+    }
+    /* Borrowed parts: part i fills columns [col, col + rows_i) of y[m, n]. */
+    int64_t col = 0;
+    for (int i = 0; i < w->n_parts; i++) {
+        mm_shape sh = {m, w->k, w->part_rows[i], {w->k, 1}, {1, w->k}, {w->n, 1}, dt, 0};
+        saex_status s = mm_run(im, &sh, src, w->part[i], NULL, y + col);
+        if (s) return s;
+        col += w->part_rows[i];
+    }
+    return SAEX_OK;
 }
 
 static saex_status cpu_embed(backend *b, const be_weight *t, const int32_t *ids, int64_t n, float scale, float *x) {
@@ -428,6 +458,7 @@ saex_status backend_cpu_create(int threads, backend **out) {
     }
     b->alloc = cpu_alloc, b->free = cpu_free, b->upload = cpu_copy, b->download = cpu_copy, b->sync = cpu_sync;
     b->weight_create = cpu_weight_create, b->table_create = cpu_table_create, b->weight_free = cpu_weight_free;
+    b->weight_borrows = cpu_weight_borrows;
     b->matmul = cpu_matmul, b->embed = cpu_embed, b->rmsnorm = cpu_rmsnorm, b->rope = cpu_rope;
     b->attention = cpu_attention, b->geglu = cpu_geglu, b->gather_rows = cpu_gather_rows;
     b->sae_create = cpu_sae_create, b->sae_free = cpu_sae_free, b->sae_topk = cpu_sae_topk;
