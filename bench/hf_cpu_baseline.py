@@ -4,7 +4,7 @@
     hf_cpu_baseline.py --model DIR --layer L --workload W.bin --sae params.npz
                        [--mode last|all] [--k 32] [--batch-tokens 4096] [--threads N] [--out TOPK.txt]
 
-Run with /work/main/.venv-ref/bin/python. What makes it the best HF can do here:
+Run with .venv-ref/bin/python (scripts/setup.sh --ref). What makes it the best HF can do here:
   - bf16 weights and activations (the checkpoint dtype), torch.inference_mode;
   - only blocks 0..L exist (config num_hidden_layers = L + 1), and a forward
     hook on block L captures resid_post and raises, so the final norm (and

@@ -15,8 +15,8 @@ HI=${3:-12}
 D=build/cpu-bench/cpu_driver
 [ -x "$D" ] || { echo "run bench/cpu.sh first (it builds $D)"; exit 1; }
 rss() { # peak RSS (KiB) of a run at layer $1
-    "$D" --model "$CKPT" --layer "$1" --workload bench/cache/wl-2.bin --sae bench/cache/sae-2b-12 --mode last |
-        2>/dev/null | sed -n 's/^RESULT //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["vmhwm_kb"])'
+    "$D" --model "$CKPT" --layer "$1" --workload bench/cache/wl-2.bin --sae bench/cache/sae-2b-12 --mode last 2>/dev/null |
+        sed -n 's/^RESULT //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["vmhwm_kb"])'
 }
 r_lo=$(rss "$LO")
 r_hi=$(rss "$HI")

@@ -35,8 +35,7 @@ def read_tsv(path):
 
 
 def find_yaml():
-    pats = [os.path.join(ROOT, ".venv-ref/lib/python*/site-packages/sae_lens/pretrained_saes.yaml"),
-            "/work/main/.venv-ref/lib/python*/site-packages/sae_lens/pretrained_saes.yaml"]
+    pats = [os.path.join(ROOT, ".venv-ref/lib/python*/site-packages/sae_lens/pretrained_saes.yaml")]
     for p in pats:
         hits = sorted(glob.glob(p))
         if hits:

@@ -3,7 +3,7 @@
 decoded text that Hugging Face `tokenizers` gives for the Gemma-2 tokenizer.
 
 Run with the reference venv:
-    /work/main/.venv-ref/bin/python tools/gen_tokenizer_cases.py [TOKENIZER_JSON]
+    .venv-ref/bin/python tools/gen_tokenizer_cases.py [TOKENIZER_JSON]
 The output is byte-identical on every run (fixed seed, gzip mtime 0).
 
     tools/gen_tokenizer_cases.py --unicode-table > src/tokenizer_unicode.c
