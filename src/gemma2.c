@@ -122,8 +122,8 @@ static saex_status load_stack(saex_model *m, int layer, const char *const *names
     }
     s = m->be->weight_create(m->be, parts, n, k, m->compute, out);
     /* A copy was made: the source pages may go. A borrowed weight is the mmap itself. */
-    if (s || !m->be->weight_borrows || !m->be->weight_borrows(m->be, *out))
-        for (int i = 0; i < n; i++) st_release(t[i]);
+    int borrowed = !s && m->be->weight_borrows && m->be->weight_borrows(m->be, *out);
+    for (int i = 0; i < n; i++) borrowed ? st_prefetch(t[i]) : st_release(t[i]);
     return s;
 }
 

@@ -523,6 +523,19 @@ void st_release(const st_tensor *t) {
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+void st_prefetch(const st_tensor *t) {
+    if (!t || t->nbytes == 0) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)t->data / page * page, hi = ((uintptr_t)t->data + t->nbytes + page - 1) / page * page;
+    /* One call maps every page (reading it from disk if needed), instead of
+     * one page fault per 4 KiB during the first batch. Older kernels lack
+     * MADV_POPULATE_READ: then at least start the reads. */
+#ifdef MADV_POPULATE_READ
+    if (madvise((void *)lo, hi - lo, MADV_POPULATE_READ) == 0) return;
+#endif
+    madvise((void *)lo, hi - lo, MADV_WILLNEED);
+}
+
 /* -------------------------------------------------------------- conversion */
 
 float st_bf16_to_f32(uint16_t h) {

@@ -45,6 +45,10 @@ saex_status st_get(const st_set *s, const char *name, const st_tensor **out);
  * bytes were copied elsewhere), so resident memory stays near what is used. */
 void st_release(const st_tensor *t);
 
+/* Maps the tensor's pages in now (for weights used in place from the mmap),
+ * so the first forward pass does not take a page fault per 4 KiB. */
+void st_prefetch(const st_tensor *t);
+
 size_t st_dtype_size(st_dtype d);
 const char *st_dtype_name(st_dtype d); /* "F32", "BF16", ... */
 
