@@ -7,6 +7,7 @@
 #include "backend/backend.h"
 #include "backend/cpu_attention.h"
 #include "backend/cpu_math.h"
+#include "backend/cpu_scratch.h"
 #include "error.h"
 #include "safetensors.h"
 #include <math.h>
@@ -28,7 +29,8 @@ typedef struct {
 } mm_shape;
 
 /* Creating a primitive costs up to milliseconds, so they are cached by
- * shape: a run repeats a few token counts and sequence lengths. */
+ * shape: a run repeats a few batch sizes, each with about ten shapes (the
+ * weight parts and the SAE chunks). */
 typedef struct {
     mm_shape sh;
     dnnl_primitive_t prim;
@@ -182,15 +184,6 @@ static saex_status cpu_copy(backend *b, void *dst, const void *src, size_t bytes
 }
 static saex_status cpu_sync(backend *b) { return SAEX_OK; }
 
-/* Grows a scratch buffer; scratch only ever grows, so the steady state allocates nothing. */
-static saex_status grow(void **buf, size_t *cap, size_t bytes) {
-    if (bytes <= *cap) return SAEX_OK;
-    free(*buf);
-    *buf = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    *cap = *buf ? bytes : 0;
-    return *buf ? SAEX_OK : saex_fail(SAEX_ERR_NOMEM, "cpu: cannot allocate %zu bytes of scratch", bytes);
-}
-
 /* ----------------------------------------------------------------- weights */
 
 static float to_f32(const void *p, be_dtype dt, int64_t i) {
@@ -277,7 +270,7 @@ static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, in
     int dt = w->dt == BE_F32 ? dnnl_f32 : dnnl_bf16;
     const void *src = x;
     if (w->dt == BE_BF16) {
-        saex_status s = grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
+        saex_status s = cpu_grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
         if (s) return s;
         round_to_bf16(x, m * w->k, im->xbf);
         src = im->xbf;
@@ -394,7 +387,7 @@ static void cpu_sae_free(backend *b, be_sae *e) { free(e); }
 static saex_status cpu_sae_topk(backend *b, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids,
                                 float *vals, int32_t *n_active) {
     cpu_impl *im = impl_of(b);
-    saex_status st = grow((void **)&im->sae_pre, &im->sae_cap, (size_t)SAE_CHUNK * (size_t)e->s * 4);
+    saex_status st = cpu_grow((void **)&im->sae_pre, &im->sae_cap, (size_t)SAE_CHUNK * (size_t)e->s * 4);
     if (st) return st;
     saex_feature *feat = malloc((size_t)k * sizeof *feat * SAE_CHUNK);
     if (!feat) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");

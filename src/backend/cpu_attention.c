@@ -13,6 +13,7 @@
  * contiguous; every query head of a GQA group reuses it. */
 #include "backend/cpu_attention.h"
 #include "backend/cpu_math.h"
+#include "backend/cpu_scratch.h"
 #include "error.h"
 #include <math.h>
 #include <omp.h>
@@ -35,14 +36,6 @@ static inline v16 load16(const float *p) {
     return v;
 }
 static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
-
-static saex_status grow(float **buf, size_t *cap, size_t floats) {
-    if (floats <= *cap) return SAEX_OK;
-    free(*buf);
-    *buf = aligned_alloc(64, ((floats * sizeof(float)) + 63) & ~(size_t)63);
-    *cap = *buf ? floats : 0;
-    return *buf ? SAEX_OK : saex_fail(SAEX_ERR_NOMEM, "cpu: cannot allocate %zu floats of attention scratch", floats);
-}
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -168,8 +161,8 @@ saex_status cpu_attention_run(const float *qkv, const int *seq_start, int n_seqs
     }
     int64_t sc_stride = round_up(maxlen, KB);
     int nt = omp_get_max_threads();
-    saex_status st = grow(&scr->kt, &scr->kt_cap, (size_t)kt_total);
-    if (!st) st = grow(&scr->sc, &scr->sc_cap, (size_t)nt * QB * (size_t)sc_stride);
+    saex_status st = cpu_grow((void **)&scr->kt, &scr->kt_cap, (size_t)kt_total * sizeof(float));
+    if (!st) st = cpu_grow((void **)&scr->sc, &scr->sc_cap, (size_t)nt * QB * (size_t)sc_stride * sizeof(float));
     if (st) {
         free(kt_off);
         return st;

@@ -8,9 +8,9 @@
 /* Scratch that only grows, so the steady state allocates nothing. */
 typedef struct {
     float *kt;        /* transposed keys: per (sequence, kv head) [hd, L rounded up to KB] */
-    size_t kt_cap;
+    size_t kt_cap;    /* bytes */
     float *sc;        /* per thread [QB, max L] scores */
-    size_t sc_cap;
+    size_t sc_cap;    /* bytes */
 } cpu_attn_scratch;
 
 saex_status cpu_attention_run(const float *qkv, const int *seq_start, int n_seqs, const be_attn_params *p, float *out,
