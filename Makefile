@@ -28,7 +28,8 @@ CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wno-unused-parameter -
 LDLIBS  = -ljansson -ldnnl -lz -lm
 LDFLAGS = -fopenmp $(SANFLAGS)
 
-LIB_SRC := $(wildcard src/*.c) $(wildcard src/backend/cpu*.c)
+LIB_SRC := $(wildcard src/*.c) $(wildcard src/backend/cpu*.c) \
+           $(wildcard src/pipeline/*.c) $(wildcard src/hub/*.c) $(wildcard src/analysis/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -53,7 +54,7 @@ CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 .PHONY: all test fuzz clean
 all: $(BUILD)/libsaex.a $(BUILD)/libsaex.so $(BUILD)/saex
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/backend/*.h src/cli/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -36,7 +36,12 @@ typedef enum {
     SAEX_ERR_NOMEM = 5,       /* an allocation failed */
     SAEX_ERR_BACKEND = 6,     /* the compute backend failed (oneDNN, CUDA) */
     SAEX_ERR_RANGE = 7,       /* a sequence is longer than the model allows, a token id outside the vocabulary */
-    SAEX_ERR_MISMATCH = 8     /* two inputs disagree: SAE width vs model, tensor shape vs config */
+    SAEX_ERR_MISMATCH = 8,    /* two inputs disagree: SAE width vs model, tensor shape vs config */
+    SAEX_ERR_INTERRUPTED = 9, /* stopped at the caller's request (saex_events.should_stop, Ctrl-C) */
+    SAEX_ERR_NOT_FOUND = 10,  /* a model, SAE or file is neither local nor (offline, 404) on the Hub */
+    SAEX_ERR_NETWORK = 11,    /* the Hub could not be reached or kept failing after retries */
+    SAEX_ERR_AUTH = 12,       /* the Hub refused: no token (401) or the license not accepted (403) */
+    SAEX_ERR_CONFLICT = 13    /* a run store holds another run, or another process holds its lock */
 } saex_status;
 
 const char *saex_last_error(void);
@@ -202,6 +207,165 @@ saex_status saex_write_safetensors(const char *path, const saex_tensor_view *t, 
 
 /* Number of CPU cores this process may use (sched affinity and cgroup quota). */
 int saex_cpu_count(void);
+
+/* ------------------------------------------------------------- events
+ * How the library reports progress and asks whether to stop, without ever
+ * printing: the front end (CLI, Python) renders. Every member may be NULL. */
+
+typedef enum { SAEX_LOG_INFO = 0, SAEX_LOG_WARN = 1 } saex_log_level;
+
+typedef struct {
+    const char *what;        /* "download", "extract", "write" */
+    const char *item;        /* downloads: the file (repo/path); else NULL */
+    int64_t done, total;     /* bytes (download, write) or samples (extract); total -1 if unknown */
+    int64_t done_tokens, total_tokens; /* extract only */
+    int finished;            /* 1 on the last call for this item */
+} saex_progress;
+
+typedef struct {
+    void (*log)(void *ctx, saex_log_level level, const char *message);
+    void (*progress)(void *ctx, const saex_progress *p);
+    /* Polled between batches and between download blocks: non-zero stops the
+     * call with SAEX_ERR_INTERRUPTED (work already committed is kept). */
+    int (*should_stop)(void *ctx);
+    void *ctx;
+} saex_events;
+
+/* ====================================================== registry and the Hub
+ * (src/hub) Gemma Scope SAEs by SAELens release + id, the Hugging Face cache
+ * as huggingface_hub lays it out, and downloads into it. */
+
+/* SAEX_HUB_API: declarations added by src/hub. */
+
+/* ============================================================ extraction
+ * (src/pipeline) What `saex extract` does, for every front end:
+ *   saex_doc        an input document: results / list / JSON Lines
+ *   saex_extractor  tokenizer + SAE per layer (+ the model, loaded on demand)
+ *   saex_results    per sample and layer the top-k features: in memory, or a
+ *                   run store on disk (resumable, shardable)
+ *   saex_write_output  the document with the results merged in. */
+
+typedef struct saex_doc saex_doc;
+typedef enum { SAEX_FORM_RESULTS = 0, SAEX_FORM_LIST = 1, SAEX_FORM_JSONL = 2 } saex_doc_form;
+
+/* path "-" reads standard input. NaN / Infinity / -Infinity (Python's
+ * json.dump) and a UTF-8 byte order mark are accepted and written back as
+ * they were. Whole-file problems fail with a message naming the file. */
+saex_status saex_doc_load(const char *path, saex_doc **out);
+/* The same from memory; name is what messages call it. */
+saex_status saex_doc_parse(const char *name, const void *data, size_t len, saex_doc **out);
+void saex_doc_close(saex_doc *d);
+saex_doc_form saex_doc_form_of(const saex_doc *d);
+const char *saex_doc_form_name(saex_doc_form f); /* "results", "list", "jsonl" */
+int64_t saex_doc_n_samples(const saex_doc *d);
+/* Variation i as compact JSON (saex_free). */
+saex_status saex_doc_sample_json(const saex_doc *d, int64_t i, char **json, size_t *len);
+/* results[r].variations[v] (list / JSON Lines: element r, v = 0). */
+void saex_doc_sample_where(const saex_doc *d, int64_t i, int64_t *r, int64_t *v);
+/* "q001 I_like" from question_id / template_type, else "r0 v1". */
+void saex_doc_sample_label(const saex_doc *d, int64_t i, char *buf, size_t size);
+/* Hex sha256 of the input bytes. */
+const char *saex_doc_sha256(const saex_doc *d);
+
+#define SAEX_MAX_LAYERS 64
+typedef enum { SAEX_CHAT_NONE = 0, SAEX_CHAT_GEMMA = 1 } saex_chat_template;
+
+typedef struct {
+    const char *model;        /* folder, or HF id [google/gemma-2-9b-it] */
+    const char *revision;     /* Hub revision [main] */
+    const char *sae_release;  /* [gemma-scope-9b-pt-res-canonical] */
+    const char *sae_id;       /* [layer_20/width_16k/canonical]; "{L}" -> the layer */
+    const char *sae_path;     /* instead of release + id: params.npz or folder; "{L}" -> the layer */
+    int layers[SAEX_MAX_LAYERS];
+    int n_layers;             /* [1: layer 20] */
+    saex_model_options model_options;
+    int offline;              /* never use the network (also HF_HUB_OFFLINE=1) */
+    const saex_events *events;
+} saex_extractor_options;
+void saex_extractor_options_init(saex_extractor_options *o);
+
+typedef struct saex_extractor saex_extractor;
+/* Resolves the model and the SAEs (downloading what is missing unless
+ * offline), loads the tokenizer and the SAEs and checks each SAE's layer.
+ * The model itself loads in saex_extractor_load_model (or at the first
+ * extraction), so that mistakes in the input are found first. */
+saex_status saex_extractor_open(const saex_extractor_options *o, saex_extractor **out);
+saex_status saex_extractor_load_model(saex_extractor *x);
+void saex_extractor_close(saex_extractor *x);
+const saex_tokenizer *saex_extractor_tokenizer(const saex_extractor *x);
+saex_model *saex_extractor_model(saex_extractor *x); /* NULL before load */
+const saex_sae *saex_extractor_sae(const saex_extractor *x, int layer_index);
+const char *saex_extractor_model_dir(const saex_extractor *x);
+const char *saex_extractor_sae_path(const saex_extractor *x, int layer_index);
+/* Neuronpedia source ("gemma-2-9b/20-gemmascope-res-16k") or NULL. */
+const char *saex_extractor_neuronpedia(const saex_extractor *x, int layer_index);
+
+typedef struct {
+    int top_k;                /* [50], 1 .. SAE width */
+    int save_all_tokens;      /* every position, else the last prompt token */
+    int exclude_bos;          /* with save_all_tokens: not position 0 */
+    saex_chat_template chat_template;
+    int joint_tokenization;
+    int64_t batch_tokens;     /* tokens per packed batch [4096] */
+    int64_t max_samples;      /* the first N variations; 0 = all */
+    const int64_t *select;    /* or exactly these sample indices (ascending); NULL = all */
+    int64_t n_select;
+    int keep_residuals;       /* also the dense resid_post rows at the saved positions */
+    const saex_events *events;
+} saex_run_options;
+void saex_run_options_init(saex_run_options *o);
+
+typedef struct saex_results saex_results;
+/* Results held in memory (the Python package). */
+saex_status saex_results_create(saex_results **out);
+/* A run store folder, for shard i of n (0-based): created, or resumed when it
+ * holds the same run; another run there, or the shard locked by another
+ * process, is SAEX_ERR_CONFLICT with a message naming what differs. */
+saex_status saex_results_open_store(const char *dir, int shard, int n_shards, saex_results **out);
+void saex_results_close(saex_results *r);
+
+/* Tokenizes, plans the batches, and runs every batch of this shard whose
+ * results are not there yet. Failures of single samples are results
+ * (status "error" + reason), not errors of the call. */
+saex_status saex_extract(saex_extractor *x, const saex_doc *d, const saex_run_options *o, saex_results *r);
+
+typedef enum { SAEX_SAMPLE_UNPROCESSED = -1, SAEX_SAMPLE_OK = 0, SAEX_SAMPLE_ERROR = 1 } saex_sample_status;
+typedef struct {
+    saex_sample_status status;
+    const char *reason;        /* SAEX_SAMPLE_ERROR */
+    int answer_start, total_tokens;
+    int n_pos, k;
+    const int32_t *position;   /* [n_pos] */
+    const int32_t *token_id;   /* [n_pos] */
+    const int32_t *ids;        /* [n_pos, k], -1 padded */
+    const float *act;          /* [n_pos, k] */
+    const int32_t *n_active;   /* [n_pos] */
+    const float *resid;        /* [n_pos, d_model] with keep_residuals, else NULL */
+    int d_model;
+} saex_sample_view;
+/* Sample i (document order) at layer index l. The view is valid until the
+ * next call on r. */
+saex_status saex_results_sample(saex_results *r, int64_t i, int layer_index, saex_sample_view *v);
+/* What the output holds under sae_activations.layer_L for sample i (compact JSON, saex_free). */
+saex_status saex_results_sample_json(saex_results *r, int64_t i, int layer_index, char **json, size_t *len);
+
+enum {
+    SAEX_WRITE_UNIQUE = 1 /* path exists: write NAME_2.EXT, NAME_3.EXT, ... never replacing a file */
+};
+/* Writes d with r merged in (the form of the input; list / JSON Lines also
+ * get PATH.meta.json) to a temp file, fsynced and renamed: complete or
+ * absent. path "-" streams to standard output. *written (may be NULL)
+ * receives the path written (saex_free). */
+saex_status saex_write_output(const saex_doc *d, saex_results *r, const char *path, int flags, char **written);
+/* The dense rows of a keep_residuals run as one safetensors file. */
+saex_status saex_write_residuals(saex_results *r, const char *path);
+
+/* SAEX_PIPELINE_API: further declarations added by src/pipeline. */
+
+/* ============================================================ analysis
+ * (src/analysis) saex compare / saex report. */
+
+/* SAEX_ANALYSIS_API: declarations added by src/analysis. */
 
 #ifdef __cplusplus
 }

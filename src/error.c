@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local char g_msg[2048];
+static _Thread_local char g_msg[8192];
 
 const char *saex_last_error(void) { return g_msg[0] ? g_msg : "no error"; }
 
@@ -44,6 +44,11 @@ const char *saex_status_name(saex_status s) {
     case SAEX_ERR_BACKEND: return "backend error";
     case SAEX_ERR_RANGE: return "out of range";
     case SAEX_ERR_MISMATCH: return "mismatch";
+    case SAEX_ERR_INTERRUPTED: return "interrupted";
+    case SAEX_ERR_NOT_FOUND: return "not found";
+    case SAEX_ERR_NETWORK: return "network error";
+    case SAEX_ERR_AUTH: return "not authorized";
+    case SAEX_ERR_CONFLICT: return "conflict";
     }
     return "unknown status";
 }
