@@ -101,7 +101,7 @@ typedef struct {
     saex_precision precision;
     int threads;       /* CPU threads; 0 = the cores this process may use (cgroup-aware) */
     int cuda_device;   /* GPU ordinal for SAEX_DEVICE_CUDA */
-    int64_t max_batch_tokens; /* largest packed batch that saex_model_forward will get; 0 = 8192 */
+    int64_t max_batch_tokens; /* scratch is sized for batches of this many tokens [8192]; a larger batch grows it */
 } saex_model_options;
 
 void saex_model_options_init(saex_model_options *opt);
@@ -132,7 +132,7 @@ const saex_model_info *saex_model_get_info(const saex_model *m);
 
 /* Runs n_seqs token sequences as one packed batch (no padding; attention
  * stays inside each sequence). Each sequence must be 1..max_positions long;
- * the total must not exceed max_batch_tokens. Captured residuals and SAE
+ * a larger total than max_batch_tokens grows the scratch. Captured residuals and SAE
  * results refer to the latest call. */
 saex_status saex_model_forward(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs);
 
@@ -236,6 +236,21 @@ typedef struct {
  * as huggingface_hub lays it out, and downloads into it. */
 
 /* SAEX_HUB_API: declarations added by src/hub. */
+/* TEMPORARY (replaced when src/hub lands): the resolve interface the pipeline uses. */
+typedef struct {
+    const char *release, *repo, *model, *sae_id, *folder, *neuronpedia;
+    int layer;
+} saex_registry_entry;
+const saex_registry_entry *saex_registry_find(const char *release, const char *sae_id);
+typedef struct {
+    int offline;
+    const char *revision;
+    int max_layer;
+    const saex_events *events;
+} saex_fetch_options;
+saex_status saex_resolve_model(const char *model, const saex_fetch_options *f, char **dir);
+saex_status saex_resolve_sae(const char *release, const char *sae_id, int layer, const saex_fetch_options *f,
+                             char **path, const saex_registry_entry **entry);
 
 /* ============================================================ extraction
  * (src/pipeline) What `saex extract` does, for every front end:
@@ -357,8 +372,33 @@ enum {
  * absent. path "-" streams to standard output. *written (may be NULL)
  * receives the path written (saex_free). */
 saex_status saex_write_output(const saex_doc *d, saex_results *r, const char *path, int flags, char **written);
-/* The dense rows of a keep_residuals run as one safetensors file. */
-saex_status saex_write_residuals(saex_results *r, const char *path);
+/* The dense rows of a keep_residuals run as one safetensors file:
+ * "blocks.L.hook_resid_post" F32 [N, d_model] per layer, and I32 [N]
+ * "sample_index", "result_index", "variation_index", "position", for the
+ * N saved positions of the successful samples in document order. Streamed:
+ * memory does not grow with N. */
+saex_status saex_write_residuals(const saex_doc *d, saex_results *r, const char *path);
+
+/* ---- run stores: progress and the merge of a sharded run ---- */
+typedef struct {
+    int64_t batches, batches_done;
+    int64_t samples, samples_done;
+    int64_t tokens, tokens_done;
+    int complete;          /* its completion marker is there */
+    int running;           /* a process holds its lock now */
+    long pid;              /* of the process that ran it last, or 0 */
+    double started;        /* unix time of that process's start, or 0 */
+    double updated;        /* unix time of its newest chunk, or 0 */
+} saex_shard_status;
+int saex_results_n_shards(const saex_results *r);
+saex_status saex_results_shard_status(saex_results *r, int shard, saex_shard_status *s);
+/* The store's manifest.json as text (saex_free). */
+saex_status saex_results_manifest(const saex_results *r, char **json);
+
+/* Unlinks every temp file the library is writing (outputs, run-store
+ * chunks). Async-signal-safe: for a front end's signal handlers, so that a
+ * terminated run leaves nothing half-written behind. */
+void saex_remove_temp_files(void);
 
 /* SAEX_PIPELINE_API: further declarations added by src/pipeline. */
 

@@ -180,6 +180,26 @@ static saex_status load_weights(saex_model *m) {
 
 /* ---------------------------------------------------------------- scratch */
 
+/* Releases every buffer sized by max_tokens (the captured residuals of the
+ * latest batch included). */
+static void free_scratch(saex_model *m) {
+    backend *b = m->be;
+    void **bufs[] = {(void **)&m->x,    (void **)&m->h,   (void **)&m->qkv,     (void **)&m->attn,   (void **)&m->gu,
+                     (void **)&m->act,  (void **)&m->rows, (void **)&m->ids_dev, (void **)&m->pos_dev};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        if (*bufs[i]) b->free(b, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+    for (int i = 0; i < m->n_cap; i++) {
+        if (m->cap[i].resid) b->free(b, m->cap[i].resid);
+        m->cap[i].resid = NULL;
+    }
+    free(m->ids_host), free(m->pos_host), free(m->row_idx), free(m->nact_host);
+    m->ids_host = m->pos_host = NULL;
+    m->row_idx = NULL;
+    m->nact_host = NULL;
+}
+
 static saex_status alloc_scratch(saex_model *m) {
     const gemma2_config *c = &m->cfg;
     int64_t T = m->max_tokens, D = c->d_model, hd = c->head_dim;
@@ -295,15 +315,12 @@ void saex_model_close(saex_model *m) {
             b->weight_free(b, k->qkv), b->weight_free(b, k->o), b->weight_free(b, k->gate_up), b->weight_free(b, k->down);
             for (int i = 0; i < 4; i++) b->free(b, k->norm[i]);
         }
-        for (int i = 0; i < m->n_cap; i++) {
-            b->free(b, m->cap[i].resid);
+        for (int i = 0; i < m->n_cap; i++)
             if (m->cap[i].enc) b->sae_free(b, m->cap[i].enc);
-        }
-        void *bufs[] = {m->x, m->h, m->qkv, m->attn, m->gu, m->act, m->rows, m->ids_dev, m->pos_dev};
-        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) b->free(b, bufs[i]);
+        free_scratch(m); /* the captured residuals too */
         b->destroy(b);
     }
-    free(m->blocks), free(m->cap), free(m->ids_host), free(m->pos_host), free(m->row_idx), free(m->nact_host);
+    free(m->blocks), free(m->cap);
     free(m->topk_ids), free(m->topk_vals), free(m->seq_start), free(m->keep_pos);
     if (m->st) st_close(m->st);
     gemma2_config_free(&m->cfg);
@@ -325,8 +342,11 @@ static saex_status check_batch(saex_model *m, const int32_t *const *seqs, const 
                 return saex_fail(SAEX_ERR_RANGE, "sequence %d, position %d: token id %d is outside the vocabulary (0..%d)", s, i, seqs[s][i], m->cfg.vocab_size - 1);
         T += lens[s];
     }
-    if (T > m->max_tokens)
-        return saex_fail(SAEX_ERR_ARG, "batch of %lld tokens exceeds max_batch_tokens (%lld)", (long long)T, (long long)m->max_tokens);
+    if (T > m->max_tokens) { /* one sequence longer than max_batch_tokens: grow, once */
+        free_scratch(m);
+        m->max_tokens = T;
+        return alloc_scratch(m);
+    }
     return SAEX_OK;
 }
 

@@ -44,6 +44,7 @@ struct st_set {
     st_tensor *t;        /* [n] */
     int n, cap;
     st_name_ref *sorted; /* [n] sorted by name, for st_find */
+    json_t *metadata;    /* "__metadata__" of the (first) file, or NULL */
 };
 
 /* ------------------------------------------------------------------ dtypes */
@@ -96,7 +97,12 @@ void st_close(st_set *s) {
     free(s->t);
     free(s->sorted);
     free(s->path);
+    json_decref(s->metadata);
     free(s);
+}
+
+const char *st_metadata(const st_set *s, const char *key) {
+    return json_string_value(json_object_get(s->metadata, key));
 }
 
 static st_set *set_new(const char *path, int max_files) {
@@ -248,12 +254,14 @@ static saex_status parse_file(st_set *s, const uint8_t *buf, size_t len, const c
     json_object_foreach(root, name, e) {
         if (strcmp(name, "__metadata__") == 0) {
             if ((st = check_metadata(label, e))) goto done;
+            if (!s->metadata) s->metadata = json_incref(e);
             continue;
         }
         st_tensor t = {0};
         uint64_t b, en;
         if ((st = parse_entry(label, name, e, data_len, &t, &b, &en))) goto done;
         t.data = data + b;
+        t.offset = (int64_t)(8 + hlen + b);
         t.file = label;
         t.name = strdup(name);
         if (!t.name) {

@@ -25,6 +25,7 @@ typedef struct {
     int64_t numel;
     const void *data; /* inside the mmap; valid while the set is open */
     size_t nbytes;
+    int64_t offset;   /* of its first byte in that file */
     const char *file; /* path of the file that holds it */
 } st_tensor;
 
@@ -38,6 +39,8 @@ void st_close(st_set *s);
 int st_count(const st_set *s);
 const st_tensor *st_at(const st_set *s, int i);
 const st_tensor *st_find(const st_set *s, const char *name); /* NULL if absent */
+/* A "__metadata__" string of the set's first file, or NULL. */
+const char *st_metadata(const st_set *s, const char *key);
 /* Like st_find, but fails with a message naming the set's path when absent. */
 saex_status st_get(const st_set *s, const char *name, const st_tensor **out);
 

@@ -5,7 +5,7 @@ usage: compare_extract.py OUTPUT EXPECTED [--precision f32|default] [--all-token
                           [--exclude-bos] [--layer L] [--max-samples N]
 
 Per sample of EXPECTED (located in OUTPUT by result_index / variation_index):
-  - status "ok", answer_start_position and total_tokens equal;
+  - status "success", answer_start_position and total_tokens equal;
   - at last_token (and with --all-tokens at every token): the same top-k id
     set, k = the output's top_k_features, except where the reference's
     k-th / (k+1)-th activation margin is below MARGIN (then only the ids
@@ -139,7 +139,7 @@ def main():
         if la is None:
             problems.append(f"{tag}: no sae_activations.{key}")
             continue
-        if la.get("status") != "ok":
+        if la.get("status") != "success":
             problems.append(f"{tag}: status {la.get('status')!r}: {la.get('reason')}")
             continue
         for field in ("answer_start_position", "total_tokens"):

@@ -106,7 +106,7 @@ out, exp = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 n = 0
 for s in exp["samples"]:
     la = out["results"][s["result_index"]]["variations"][s["variation_index"]]["sae_activations"]["layer_2"]
-    assert la["status"] == "ok", la
+    assert la["status"] == "success", la
     assert la["answer_start_position"] >= 1 and la["total_tokens"] > la["answer_start_position"], la
     if la["total_tokens"] == s["total_tokens"]:
         n += 1
@@ -260,18 +260,22 @@ if "$SAEX" extract --input "$T/exact.jsonl" "${DEMO[@]}" --top-k 5 --output "$T/
 import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
 assert lines[-1] == "" and len(lines) == 3, len(lines)
-assert all(json.loads(l)["sae_activations"]["layer_2"]["status"] == "ok" for l in lines[:2])' "$T/exact_out.jsonl"
+assert all(json.loads(l)["sae_activations"]["layer_2"]["status"] == "success" for l in lines[:2])' "$T/exact_out.jsonl"
     check summary_label_fallback grep -qE '^  r1 v0 +layer_2:' "$T/exactl.stdout"
     check summary_label_jsonl grep -qE '^  q9 base +layer_2:' "$T/exactl.stdout"
 else fail exact_fields_jsonl "$(head -3 "$T/exactl.stderr")"; fi
 check activations_shortest_float32 shortest_activations "$T/exact_out.json" "$T/exact_out.jsonl" "$T/f32.json" "$T/all.json"
 
-# A write that fails half-way (file size limit; SIGXFSZ ignored, so write() gets EFBIG): exit 1, nothing left.
+# A write that fails half-way (file size limit of 200 KiB: the run store's files fit, the
+# output does not; SIGXFSZ ignored, so write() gets EFBIG): exit 1, no output, no temp file.
 mkdir -p "$T/fsz"
-(ulimit -f 8; trap '' XFSZ; exec "$SAEX" extract --input examples/input.json "${DEMO[@]}" --save-all-tokens --top-k 20 \
+(ulimit -f 200; trap '' XFSZ; exec "$SAEX" extract --input examples/input.json "${DEMO[@]}" --save-all-tokens --top-k 20 \
     --output "$T/fsz/o.json") >/dev/null 2>"$T/fsz.err"
 rc=$?
-if [ $rc -eq 1 ] && grep -q "writing $T/fsz/o.json: File too large" "$T/fsz.err" && [ -z "$(ls -A "$T/fsz")" ]; then
+# The run store keeps the batches computed before the failure (that is its job); no
+# output and no temp file may be left.
+if [ $rc -eq 1 ] && grep -q "writing $T/fsz/o.json: File too large" "$T/fsz.err" && [ -z "$(ls -A "$T/fsz" | grep -v '^o.json.saex$')" ] \
+   && [ -z "$(find "$T/fsz" -name '*saex-tmp*')" ]; then
     ok write_error_leaves_nothing
 else fail write_error_leaves_nothing "rc $rc, left: $(ls -A "$T/fsz"): $(head -2 "$T/fsz.err")"; fi
 
@@ -285,7 +289,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert sorted(d["sae_extraction_metadata"]) == ["layer_1", "layer_2"]
 v = d["results"][0]["variations"][0]["sae_activations"]
-assert sorted(v) == ["layer_1", "layer_2"] and v["layer_1"]["status"] == "ok"
+assert sorted(v) == ["layer_1", "layer_2"] and v["layer_1"]["status"] == "success"
 assert v["layer_1"] != v["layer_2"]' "$T/layers.json"
 else fail layers_two "$(head -3 "$T/layers.log")"; fi
 if [ -f examples/sae_saelens/cfg.json ]; then
@@ -382,7 +386,7 @@ bad() {
     if [ $rc -ne "$want" ]; then fail "bad_$name" "exit $rc, expected $want: $(head -3 "$outdir.stderr")"
     elif ! grep -qE "$pat" "$outdir.stderr"; then fail "bad_$name" "message does not match /$pat/: $(head -3 "$outdir.stderr")"
     elif ! cmp -s "$input" "$T/before"; then fail "bad_$name" "input modified"
-    elif [ $want -ne 3 ] && [ -n "$left" ]; then fail "bad_$name" "left files: $left"
+    elif [ $want -ne 3 ] && [ $want -ne 0 ] && [ -n "$left" ]; then fail "bad_$name" "left files: $left"
     elif ls -A "$(dirname "$input")" | grep -q 'saex-tmp'; then fail "bad_$name" "temp file left"
     else ok "bad_$name"; fi
 }
@@ -407,25 +411,27 @@ cat >"$T/in/vars.json" <<EOF
   {"prompt": "What is the capital of France?", "response": "Paris."}
 ]}]}
 EOF
-bad variation_errors 3 'failed' "$T/in/vars.json" "${DEMO[@]}" --output "$T/bad_variation_errors/o.json"
+bad variation_errors_strict 3 'failed' "$T/in/vars.json" "${DEMO[@]}" --strict --output "$T/bad_variation_errors_strict/o.json"
+bad variation_errors 0 '3 of 5 variations failed' "$T/in/vars.json" "${DEMO[@]}" --output "$T/bad_variation_errors/o.json"
 check variation_error_reasons python3 -c '
 import json, sys
 vs = json.load(open(sys.argv[1]))["results"][0]["variations"]
 st = [v["sae_activations"]["layer_2"] for v in vs]
-assert [s["status"] for s in st] == ["error"] * 4 + ["ok"], st
+assert [s["status"] for s in st] == ["error", "error", "success", "error", "success"], st
 assert "prompt" in st[0]["reason"] and "not a string" in st[1]["reason"]
-assert "empty" in st[2]["reason"] and "too long" in st[3]["reason"], st[3]' "$T/bad_variation_errors/o.json"
+assert st[2]["total_tokens"] == st[2]["answer_start_position"], st[2]  # an empty response is only the prompt
+assert "too long" in st[3]["reason"], st[3]' "$T/bad_variation_errors/o.json"
 schema schema_with_errors "$T/bad_variation_errors/o.json"
 mkdir -p "$T/nocfg"; cp examples/model/tokenizer.json "$T/nocfg/"
-bad model_without_config 1 'no config\.json' "$IN" --model "$T/nocfg" --sae examples/sae --target-layer 2 --output "$T/bad_model_without_config/o.json"
+bad model_without_config 1 'config\.json' "$IN" --model "$T/nocfg" --sae examples/sae --target-layer 2 --output "$T/bad_model_without_config/o.json"
 if [ -f examples/sae_saelens/cfg.json ]; then
     bad sae_other_layer 1 'for layer 2, but the target layer is 1' "$IN" --model examples/model --sae examples/sae_saelens --target-layer 1 --output "$T/bad_sae_other_layer/o.json"
 fi
-bad top_k_0 2 'top-k 0' "$IN" "${DEMO[@]}" --top-k 0 --output "$T/bad_top_k_0/o.json"
-bad top_k_negative 2 'top-k -1' "$IN" "${DEMO[@]}" --top-k -1 --output "$T/bad_top_k_negative/o.json"
+bad top_k_0 2 'top-k: 0 is out of range' "$IN" "${DEMO[@]}" --top-k 0 --output "$T/bad_top_k_0/o.json"
+bad top_k_negative 2 'top-k: -1 is out of range' "$IN" "${DEMO[@]}" --top-k -1 --output "$T/bad_top_k_negative/o.json"
 bad top_k_wider_than_sae 1 'wider than the SAE' "$IN" "${DEMO[@]}" --top-k 513 --output "$T/bad_top_k_wider_than_sae/o.json"
 bad top_k_not_a_number 2 'not an integer' "$IN" "${DEMO[@]}" --top-k ten --output "$T/bad_top_k_not_a_number/o.json"
-bad max_samples_0 2 'max-samples 0' "$IN" "${DEMO[@]}" --max-samples 0 --output "$T/bad_max_samples_0/o.json"
+bad max_samples_0 2 'max-samples: 0 is out of range' "$IN" "${DEMO[@]}" --max-samples 0 --output "$T/bad_max_samples_0/o.json"
 bad output_missing_folder 1 'does not exist' "$IN" "${DEMO[@]}" --output "$T/bad_output_missing_folder/no/such/o.json"
 bad output_is_input 1 'is the input file' "$IN" "${DEMO[@]}" --output "$IN"
 bad output_is_input_other_spelling 1 'is the input file' "$IN" "${DEMO[@]}" --output "$T/in/../in/./input.json"
@@ -441,12 +447,14 @@ bad unknown_release 1 'not a known Gemma Scope' "$IN" --model examples/model --s
 if [ $rc -eq 2 ] && grep -q 'input is required' "$T/noin.err"; then ok bad_no_input; else fail bad_no_input "rc $rc"; fi
 
 # ------------------------------------------------------------------- Ctrl-C
-# A long input, tiny batches; SIGINT shortly after the start must leave nothing.
+# A long input, tiny batches; SIGINT shortly after the start: exit 130, no
+# output and no temp file; the batches done so far stay in the run store, and
+# the same command again finishes the run (tests/e2e_store.sh checks the bytes).
 python3 - "$T/in/big.json" <<'EOF'
 import json, sys
 d = json.load(open("examples/input.json"))
 vs = [v for r in d["results"] for v in r["variations"]]
-json.dump({"results": [{"variations": vs * 400}]}, open(sys.argv[1], "w"))
+json.dump({"results": [{"variations": vs * 40}]}, open(sys.argv[1], "w"))
 EOF
 mkdir -p "$T/sigint"
 "$SAEX" extract --input "$T/in/big.json" "${DEMO[@]}" --batch-tokens 1 --save-all-tokens --output "$T/sigint/o.json" >/dev/null 2>"$T/sigint.err" &
@@ -455,8 +463,12 @@ for _ in $(seq 100); do grep -q 'loaded model' "$T/sigint.err" 2>/dev/null && br
 kill -INT $pid 2>/dev/null
 wait $pid; rc=$?
 if [ $rc -eq 0 ]; then skip sigint "the run finished before the signal"
-elif [ $rc -eq 130 ] && [ -z "$(ls -A "$T/sigint")" ] && grep -q 'nothing was written' "$T/sigint.err"; then ok sigint
-else fail sigint "rc $rc, left: $(ls -A "$T/sigint")"; fi
+elif [ $rc -eq 130 ] && [ ! -e "$T/sigint/o.json" ] && [ -z "$(find "$T/sigint" -name '*saex-tmp*')" ] \
+     && grep -q 'run the same command again' "$T/sigint.err"; then ok sigint
+else fail sigint "rc $rc, left: $(find "$T/sigint" -name '*saex-tmp*') $(tail -2 "$T/sigint.err")"; fi
+if "$SAEX" extract --input "$T/in/big.json" "${DEMO[@]}" --batch-tokens 1 --save-all-tokens --output "$T/sigint/o.json" >/dev/null 2>"$T/sigint2.err" \
+   && grep -q 'resuming' "$T/sigint2.err" && [ -s "$T/sigint/o.json" ]; then ok sigint_then_resume
+else fail sigint_then_resume "$(tail -3 "$T/sigint2.err")"; fi
 
 # ------------------------------------------------------------- help, version
 check help_top "$SAEX" --help

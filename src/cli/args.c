@@ -139,3 +139,91 @@ char *subst_layer(const char *pattern, int layer) {
     s[len] = '\0';
     return s;
 }
+
+/* ------------------------------------------------------------ tables */
+
+/* Edit distance between two short strings (options), capped at 64 bytes. */
+static int distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63) return 99;
+    int d[64][64];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+static void unknown_option(const char *given, const arg_spec *spec, int n) {
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(given, "="), given);
+    const char *best = NULL;
+    int best_d = 4;
+    for (int i = 0; i < n; i++) {
+        int d = distance(name, spec[i].name);
+        if (strstr(spec[i].name, name + 2) && strlen(name) > 4) d = d < 2 ? d : 2; /* a prefix or part of a name */
+        if (d < best_d) best_d = d, best = spec[i].name;
+    }
+    if (best) cli_error("unknown option %s; did you mean %s? (see --help)", name, best);
+    else cli_error("unknown option %s (see --help)", name);
+}
+
+static int take(const arg_spec *s, const char *v) {
+    if (s->kind == ARG_STR) {
+        *(const char **)s->dst = v;
+    } else if (s->kind == ARG_INT) {
+        if (arg_int(s->name, v, s->lo, s->hi, (int64_t *)s->dst)) return -1;
+    } else {
+        int k = 0;
+        for (; s->choices[k] && strcmp(s->choices[k], v) != 0; k++) {}
+        if (!s->choices[k]) {
+            char list[256] = "";
+            for (int j = 0; s->choices[j]; j++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", s->choices[j]);
+            cli_error("%s %s: expected one of %s", s->name, v, list);
+            return -1;
+        }
+        *(int *)s->dst = k;
+    }
+    return 0;
+}
+
+int arg_parse(int argc, char **argv, const arg_spec *spec, int n, const char *usage, const char **pos, int max_pos,
+              int *n_pos) {
+    *n_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (a[0] != '-' || !strcmp(a, "-")) {
+            if (*n_pos == max_pos) {
+                cli_error("unexpected argument '%s' (see --help)", a);
+                return -1;
+            }
+            pos[(*n_pos)++] = a;
+            continue;
+        }
+        int matched = 0;
+        for (int k = 0; k < n && !matched; k++) {
+            const char *v = NULL;
+            int m = arg_match(argc, argv, &i, spec[k].name, spec[k].kind != ARG_FLAG, &v);
+            if (m < 0) return -1;
+            if (!m) continue;
+            matched = 1;
+            if (spec[k].kind == ARG_FLAG) *(int *)spec[k].dst = 1;
+            else if (take(&spec[k], v)) return -1;
+            if (spec[k].seen) *spec[k].seen = 1;
+        }
+        if (!matched) {
+            unknown_option(a, spec, n);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -29,6 +29,25 @@ int arg_layers(const char *option, const char *text, int *layers, int max_layers
  * value is missing (message printed). */
 int arg_match(int argc, char **argv, int *i, const char *name, int takes_value, const char **value);
 
+/* ---- table-driven option parsing ---- */
+typedef enum { ARG_FLAG, ARG_STR, ARG_INT, ARG_CHOICE } arg_kind;
+
+typedef struct {
+    const char *name;            /* "--top-k" */
+    arg_kind kind;
+    void *dst;                   /* FLAG/CHOICE: int *, STR: const char **, INT: int64_t * */
+    int64_t lo, hi;              /* INT: accepted range */
+    const char *const *choices;  /* CHOICE: NULL-terminated names; *dst gets the index */
+    int *seen;                   /* set to 1 when the option is given (may be NULL) */
+} arg_spec;
+
+/* Parses argv[1..] against spec[0..n). --help / -h print usage to stdout
+ * and return 1. Arguments that are not options go to pos[] (at most
+ * max_pos). An unknown option gets a "did you mean" from the table.
+ * Returns 0, 1 (help), or -1 after an error message. */
+int arg_parse(int argc, char **argv, const arg_spec *spec, int n, const char *usage, const char **pos, int max_pos,
+              int *n_pos);
+
 /* Replaces every "{L}" in pattern by the layer number. Caller frees. */
 char *subst_layer(const char *pattern, int layer);
 

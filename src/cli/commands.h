@@ -9,11 +9,13 @@ enum {
     EXIT_ALL_OK = 0,
     EXIT_FATAL = 1,       /* nothing written: bad input file, model/SAE not found, I/O error */
     EXIT_USAGE = 2,       /* bad command line */
-    EXIT_SOME_FAILED = 3, /* output written, but some variations have "status": "error" */
+    EXIT_SOME_FAILED = 3, /* --strict: output written, but some variations have "status": "error" */
     EXIT_INTERRUPTED = 130
 };
 
 int cmd_extract(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
+int cmd_merge(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ void progress_begin(progress *p, int64_t total_samples, int64_t total_tokens) {
     p->total_samples = total_samples;
     p->total_tokens = total_tokens;
     p->done_samples = p->done_tokens = 0;
+    p->skip_samples = p->skip_tokens = 0;
     p->t0 = p->last_draw = now_seconds();
     p->tty = isatty(2);
     p->last_decile = 0;
@@ -31,10 +32,16 @@ static void fmt_eta(double s, char *buf, size_t n) {
     else snprintf(buf, n, "%02d:%02d", t / 60, t % 60);
 }
 
+void progress_skip(progress *p, int64_t samples, int64_t tokens) {
+    p->skip_samples = p->done_samples = samples;
+    p->skip_tokens = p->done_tokens = tokens;
+}
+
 static void draw(progress *p, double now) {
     double el = now - p->t0;
     double frac = p->total_tokens > 0 ? (double)p->done_tokens / (double)p->total_tokens : 1.0;
-    double sps = el > 0 ? (double)p->done_samples / el : 0, tps = el > 0 ? (double)p->done_tokens / el : 0;
+    double sps = el > 0 ? (double)(p->done_samples - p->skip_samples) / el : 0;
+    double tps = el > 0 ? (double)(p->done_tokens - p->skip_tokens) / el : 0;
     char eta[32];
     fmt_eta(tps > 0 ? (double)(p->total_tokens - p->done_tokens) / tps : -1, eta, sizeof eta);
     if (p->tty) {
@@ -77,7 +84,8 @@ void progress_end(progress *p) {
     double el = now_seconds() - p->t0;
     if (p->tty && p->drawn) fputc('\n', stderr);
     p->drawn = 0;
-    fprintf(stderr, "extracted %lld samples, %lld tokens in %.2f s (%.1f samples/s, %.0f tok/s)\n",
-            (long long)p->done_samples, (long long)p->done_tokens, el, el > 0 ? (double)p->done_samples / el : 0,
-            el > 0 ? (double)p->done_tokens / el : 0);
+    int64_t ns = p->done_samples - p->skip_samples, nt = p->done_tokens - p->skip_tokens;
+    fprintf(stderr, "extracted %lld samples, %lld tokens in %.2f s (%.1f samples/s, %.0f tok/s)%s\n", (long long)ns,
+            (long long)nt, el, el > 0 ? (double)ns / el : 0, el > 0 ? (double)nt / el : 0,
+            p->skip_samples ? " (the rest was already in the run store)" : "");
 }
