@@ -133,8 +133,11 @@ slurm_wait_done 120 "${j}_0" "${j}_1"
 timeout 120 srun -n 2 -O id -u
 EOF
     chown -R "$uid" "$U"
-    setpriv --reuid="$uid" --regid="$(getent passwd "$uid" | cut -d: -f4)" --clear-groups \
-        env HOME="$U" bash "$U/run.sh" "$U" >"$U/log" 2>&1
+    local as_user=(setpriv --reuid="$uid" --regid="$(getent passwd "$uid" | cut -d: -f4)" --clear-groups)
+    if ! "${as_user[@]}" test -r "$U/cluster.sh"; then   # e.g. a TMPDIR only root may enter
+        skip cluster_as_other_user "uid $uid cannot reach $U"; return
+    fi
+    "${as_user[@]}" env HOME="$U" bash "$U/run.sh" "$U" >"$U/log" 2>&1
     local rc=$?
     slurm_stop "$U/cluster"   # in case the user's own trap did not run
     if [ $rc -eq 0 ] && [ "$(cat "$U"/out_0 "$U"/out_1 | tr '\n' ' ')" = "$uid $uid " ] \
