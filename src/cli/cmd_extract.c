@@ -18,11 +18,10 @@
 #include "atomic.h"
 #include "commands.h"
 #include "encode.h"
+#include "download_progress.h"
 #include "extract.h"
-#include "hfcache.h"
 #include "output.h"
 #include "progress.h"
-#include "resolve.h"
 #include "saex.h"
 #include "samples.h"
 
@@ -38,7 +37,8 @@ static const char USAGE[] =
     "\n"
     "Options (defaults as the SAELens/TransformerLens script):\n"
     "  --input FILE            results JSON, a JSON list of {prompt, response}, or JSON Lines (required)\n"
-    "  --model ID|DIR          HF id (local cache only) or model folder [google/gemma-2-9b-it]\n"
+    "  --model ID|DIR          HF id (from the HF cache, downloaded if missing) or model folder\n"
+    "                          [google/gemma-2-9b-it]\n"
     "  --sae-release NAME      [gemma-scope-9b-pt-res-canonical]\n"
     "  --sae-id ID             [layer_20/width_16k/canonical]; {L} is replaced by the layer\n"
     "  --target-layer L        [20]\n"
@@ -60,6 +60,7 @@ static const char USAGE[] =
     "  --exclude-bos           with --save-all-tokens: no features at position 0\n"
     "  --dump-residuals F.safetensors  dense residual rows at the saved positions\n"
     "  --joint-tokenization    tokenize prompt + response as one string\n"
+    "  --offline               never use the network (also HF_HUB_OFFLINE=1): the HF cache only\n"
     "\n"
     "Exit status: 0 all ok, 3 some variations failed (see \"status\"), 1 fatal error\n"
     "(nothing written), 2 bad command line, 130 interrupted (nothing written).\n"
@@ -69,7 +70,7 @@ typedef struct {
     const char *input, *model, *sae_release, *sae_id, *hook_name, *output, *sae_path, *dump_path;
     int sae_release_set, sae_id_set, target_set;
     int layers[MAX_LAYERS], n_layers;
-    int save_all, verbose, exclude_bos, joint;
+    int save_all, verbose, exclude_bos, joint, offline;
     int64_t top_k, max_samples, threads, batch_tokens;
     saex_device device;
     saex_precision precision;
@@ -191,6 +192,8 @@ static int parse_options(int argc, char **argv, options *o) {
             o->dump_path = v;
         } else if (FLAG("--joint-tokenization")) {
             o->joint = 1;
+        } else if (FLAG("--offline")) {
+            o->offline = 1;
         } else {
             cli_error("unknown option %s (see saex extract --help)", a);
             return -1;
@@ -297,6 +300,18 @@ static char *real_or_copy(const char *p) {
 /* --------------------------------------------------------------- the run */
 
 typedef struct {
+    char *path;                       /* what saex_sae_open gets */
+    char *sae_id;                     /* after {L} substitution, or NULL with --sae */
+    const saex_registry_entry *entry; /* NULL with --sae */
+} sae_location;
+
+static void sae_location_free(sae_location *l) {
+    saex_free(l->path);
+    free(l->sae_id);
+    memset(l, 0, sizeof *l);
+}
+
+typedef struct {
     options o;
     input_doc doc;
     char *output;
@@ -307,6 +322,8 @@ typedef struct {
     sae_location loc[MAX_LAYERS];
     saex_sae *sae[MAX_LAYERS];
     residual_dump dump;
+    download_progress dp;      /* Hub downloads of a model / SAE not in the cache */
+    saex_fetch_options fetch;
 } run_state;
 
 static void run_free(run_state *r) {
@@ -320,13 +337,36 @@ static void run_free(run_state *r) {
     saex_tokenizer_close(r->tok);
     residual_dump_free(&r->dump, r->o.n_layers);
     input_free(&r->doc);
-    free(r->model_dir);
+    saex_free(r->model_dir);
     free(r->output);
 }
 
 static int is_hf_id_not_dir(const char *model) {
     struct stat st;
-    return hf_is_repo_id(model) && !(stat(model, &st) == 0 && S_ISDIR(st.st_mode));
+    const char *slash = strchr(model, '/');
+    return slash && slash != model && model[0] != '.' && !strchr(slash + 1, '/') &&
+           !(stat(model, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+/* --sae PATH ({L} replaced), else the registry + HF cache (downloading unless offline). */
+static int locate_sae(run_state *r, int L, sae_location *loc) {
+    const options *o = &r->o;
+    if (o->sae_path) {
+        loc->path = subst_layer(o->sae_path, L);
+        struct stat st;
+        if (stat(loc->path, &st) != 0) {
+            cli_error("--sae %s: no such file or folder", loc->path);
+            return -1;
+        }
+        return 0;
+    }
+    loc->sae_id = subst_layer(o->sae_id, L);
+    if (saex_resolve_sae(o->sae_release, o->sae_id, L, &r->fetch, &loc->path, &loc->entry)) {
+        download_progress_clear(&r->dp);
+        cli_error("%s", saex_last_error());
+        return -1;
+    }
+    return 0;
 }
 
 static const char *model_name_of(const char *model) {
@@ -524,8 +564,16 @@ static int run(run_state *r) {
     }
 
     /* 2. model folder, tokenizer, token sequences. */
-    r->model_dir = resolve_model(o->model);
-    if (!r->model_dir) return EXIT_FATAL;
+    download_progress_init(&r->dp, &g_stop);
+    saex_fetch_options_init(&r->fetch);
+    r->fetch.offline = o->offline;
+    r->fetch.max_layer = o->layers[o->n_layers - 1]; /* sorted: the deepest */
+    r->fetch.events = &r->dp.events;
+    if (saex_resolve_model(o->model, &r->fetch, &r->model_dir)) {
+        download_progress_clear(&r->dp);
+        cli_error("%s", saex_last_error());
+        return g_stop ? EXIT_INTERRUPTED : EXIT_FATAL;
+    }
     double t0 = now_seconds();
     if (saex_tokenizer_open(r->model_dir, &r->tok) != SAEX_OK) {
         cli_error("tokenizer: %s", saex_last_error());
@@ -547,8 +595,8 @@ static int run(run_state *r) {
     /* 3. SAEs: location, layer, width. */
     for (int l = 0; l < o->n_layers; l++) {
         int L = o->layers[l];
-        if (resolve_sae(o->sae_path, o->sae_release, o->sae_id, L, &r->loc[l])) return EXIT_FATAL;
-        const registry_entry *e = r->loc[l].entry;
+        if (locate_sae(r, L, &r->loc[l])) return g_stop ? EXIT_INTERRUPTED : EXIT_FATAL;
+        const saex_registry_entry *e = r->loc[l].entry;
         if (e && is_hf_id_not_dir(o->model) && strncmp(model_name_of(o->model), e->model, strlen(e->model)) != 0)
             cli_warn("SAE release %s was trained on %s, but --model is %s (continuing: d_in must still match)",
                      o->sae_release, e->model, o->model);

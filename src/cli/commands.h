@@ -15,5 +15,6 @@ enum {
 
 int cmd_extract(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
+int cmd_download(int argc, char **argv); /* src/cli/cmd_download.c */
 
 #endif

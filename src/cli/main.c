@@ -12,6 +12,7 @@ static const char USAGE[] =
     "  extract    SAE features of Gemma-2 residual streams for prompt/response JSON\n"
     "             (a drop-in replacement for the SAELens + TransformerLens script)\n"
     "  tokenize   tokenize text with a tokenizer.json exactly as HF tokenizers does\n"
+    "  download   fetch a model (only the shards up to a layer) and SAEs into the HF cache\n"
     "\n"
     "  saex <command> --help   options of one command\n"
     "  saex --version          version\n"
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "extract")) return cmd_extract(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "download")) return cmd_download(argc - 1, argv + 1);
     fprintf(stderr, "saex: unknown command '%s'\n\n%s", cmd, USAGE);
     return EXIT_USAGE;
 }
