@@ -151,3 +151,14 @@ void gemma2_config_free(gemma2_config *c) {
     free(c->sliding);
     c->sliding = NULL;
 }
+
+int gemma2_tensor_needed(const char *name, int deepest_layer) {
+    static const char embed[] = "model.embed_tokens.", layers[] = "model.layers.";
+    if (strncmp(name, embed, sizeof embed - 1) == 0) return 1;
+    if (strncmp(name, layers, sizeof layers - 1) != 0) return 0;
+    const char *p = name + sizeof layers - 1;
+    if (*p < '0' || *p > '9') return 0;
+    long i = 0;
+    while (*p >= '0' && *p <= '9' && i < 1000000) i = i * 10 + (*p++ - '0');
+    return *p == '.' && (deepest_layer < 0 || i <= deepest_layer);
+}

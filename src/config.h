@@ -27,4 +27,10 @@ typedef struct {
 saex_status gemma2_config_load(const char *path, gemma2_config *c);
 void gemma2_config_free(gemma2_config *c);
 
+/* 1 if a checkpoint tensor is read to run blocks 0..deepest_layer: the
+ * embedding (model.embed_tokens.*) and model.layers.{i}.* for i <= deepest
+ * (every block when deepest_layer < 0). The loader opens only the shards
+ * that hold such tensors, and downloads fetch only those shards. */
+int gemma2_tensor_needed(const char *name, int deepest_layer);
+
 #endif

@@ -269,13 +269,17 @@ static float embed_scale(const saex_model *m) {
     return m->compute == BE_BF16 ? st_bf16_to_f32(st_f32_to_bf16(s)) : s;
 }
 
+static int want_tensor(const char *name, void *deepest) { return gemma2_tensor_needed(name, *(const int *)deepest); }
+
 static saex_status open_impl(saex_model *m, const char *dir, const int *layers, int n_layers, const saex_model_options *o) {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
     saex_status s;
     if ((s = gemma2_config_load(path, &m->cfg))) return s;
     if ((s = set_captures(m, layers, n_layers))) return s;
-    if ((s = st_open(dir, &m->st))) return s;
+    /* Only the shards holding the embedding and blocks 0..deepest: the others
+     * need not even be on disk (downloads fetch only these). */
+    if ((s = st_open_some(dir, want_tensor, &m->info.deepest_layer, &m->st))) return s;
     if ((s = make_backend(o, &m->be))) return s;
     fill_info(m, o);
     const st_tensor *emb = st_find(m->st, "model.embed_tokens.weight");

@@ -376,7 +376,8 @@ static char *dir_of(const char *path) {
     return strndup(path, (size_t)(slash - path));
 }
 
-/* Checks the weight_map against what the shards hold. */
+/* Checks the weight_map against what the opened shards hold (entries of
+ * shards left closed are not checked). */
 static saex_status check_weight_map(st_set *s, const char *index, json_t *wm, char **shard_paths, const char **shard_names,
                                     int n_shards) {
     const char *name;
@@ -386,6 +387,7 @@ static saex_status check_weight_map(st_set *s, const char *index, json_t *wm, ch
         const char *want = NULL;
         for (int i = 0; i < n_shards; i++)
             if (strcmp(shard_names[i], shard) == 0) want = shard_paths[i];
+        if (!want) continue;
         const st_tensor *t = st_find(s, name);
         if (!t)
             return saex_fail(SAEX_ERR_FORMAT, "%s: weight_map puts tensor '%s' in %s, which does not have it", index, name,
@@ -397,7 +399,7 @@ static saex_status check_weight_map(st_set *s, const char *index, json_t *wm, ch
     return SAEX_OK;
 }
 
-static saex_status open_index(const char *index, st_set **out) {
+static saex_status open_index(const char *index, st_want_fn want, void *ctx, st_set **out) {
     FILE *fp = fopen(index, "rb");
     if (!fp) return saex_fail(SAEX_ERR_IO, "%s: cannot open: %s", index, strerror(errno));
     json_error_t jerr;
@@ -425,7 +427,8 @@ static saex_status open_index(const char *index, st_set **out) {
         st = saex_fail(SAEX_ERR_NOMEM, "%s: out of memory", index);
         goto done;
     }
-    /* The distinct shards, in order of first mention. */
+    /* The distinct shards holding a wanted tensor, in order of first mention:
+     * the others need not be on disk (a partial download). */
     const char *tname;
     json_t *v;
     json_object_foreach(wm, tname, v) {
@@ -434,6 +437,7 @@ static saex_status open_index(const char *index, st_set **out) {
             st = saex_fail(SAEX_ERR_FORMAT, "%s: weight_map entry of tensor '%s' is not a file name", index, tname);
             goto done;
         }
+        if (want && !want(tname, ctx)) continue;
         int seen = 0;
         for (int i = 0; i < n_shards && !seen; i++) seen = strcmp(names[i], shard) == 0;
         if (seen) continue;
@@ -477,18 +481,20 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-saex_status st_open(const char *path, st_set **out) {
+saex_status st_open(const char *path, st_set **out) { return st_open_some(path, NULL, NULL, out); }
+
+saex_status st_open_some(const char *path, st_want_fn want, void *ctx, st_set **out) {
     *out = NULL;
     if (!path || !*path) return saex_fail(SAEX_ERR_ARG, "st_open: empty path");
     struct stat sb;
     if (stat(path, &sb) != 0) return saex_fail(SAEX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISDIR(sb.st_mode)) return ends_with(path, ".json") ? open_index(path, out) : open_single(path, out);
+    if (!S_ISDIR(sb.st_mode)) return ends_with(path, ".json") ? open_index(path, want, ctx, out) : open_single(path, out);
 
     char *p = path_join(path, "model.safetensors.index.json");
     if (!p) return saex_fail(SAEX_ERR_NOMEM, "%s: out of memory", path);
     saex_status st;
     if (stat(p, &sb) == 0) {
-        st = open_index(p, out);
+        st = open_index(p, want, ctx, out);
     } else {
         free(p);
         p = path_join(path, "model.safetensors");

@@ -36,6 +36,12 @@ typedef struct st_set st_set;
 saex_status st_open(const char *path, st_set **out);
 void st_close(st_set *s);
 
+/* Like st_open, but of a sharded set only the shards that hold at least one
+ * tensor with want(name, ctx) != 0 are opened; the others may be missing
+ * from disk (a partial download) and their tensors are not in the set. */
+typedef int (*st_want_fn)(const char *name, void *ctx);
+saex_status st_open_some(const char *path, st_want_fn want, void *ctx, st_set **out);
+
 int st_count(const st_set *s);
 const st_tensor *st_at(const st_set *s, int i);
 const st_tensor *st_find(const st_set *s, const char *name); /* NULL if absent */

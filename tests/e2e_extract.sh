@@ -353,16 +353,16 @@ mkdir -p "$T/hfhome"; ln -s "$HUB" "$T/hfhome/hub"
 if env -u HF_HUB_CACHE HF_HOME=$T/hfhome "$SAEX" extract "${REG[@]}" --sae-id 'layer_{L}/width_16k/canonical' --output "$T/reg2.json" >"$T/reg2.log" 2>&1; then
     ok registry_hf_home_and_L_pattern
 else fail registry_hf_home_and_L_pattern "$(head -5 "$T/reg2.log")"; fi
-# not in the cache: the message names the path tried and the download command
-HF_HUB_CACHE=$HUB "$SAEX" extract "${REG[@]}" --sae-id layer_3/width_16k/canonical --target-layer 3 --output "$T/nf.json" >/dev/null 2>"$T/nf.err"
+# not in the cache (and offline: tests/e2e_download.sh covers downloads): the message names the path tried and the download command
+HF_HUB_CACHE=$HUB "$SAEX" extract "${REG[@]}" --offline --sae-id layer_3/width_16k/canonical --target-layer 3 --output "$T/nf.json" >/dev/null 2>"$T/nf.err"
 rc=$?
-if [ $rc -eq 1 ] && grep -qF "huggingface-cli download google/gemma-scope-2b-pt-res --include 'layer_3/width_16k/average_l0_59/*'" "$T/nf.err" \
+if [ $rc -eq 1 ] && grep -qF "hf download google/gemma-scope-2b-pt-res --include 'layer_3/width_16k/average_l0_59/*'" "$T/nf.err" \
    && grep -qF "$ssnap/layer_3/width_16k/average_l0_59/params.npz" "$T/nf.err" && [ ! -e "$T/nf.json" ]; then
     ok registry_not_found_message
 else fail registry_not_found_message "rc $rc: $(cat "$T/nf.err")"; fi
-HF_HUB_CACHE=$T/empty "$SAEX" extract --input examples/input.json --model google/gemma-2-9b-it --output "$T/nf2.json" >/dev/null 2>"$T/nf2.err"
+HF_HUB_OFFLINE=1 HF_HUB_CACHE=$T/empty "$SAEX" extract --input examples/input.json --model google/gemma-2-9b-it --output "$T/nf2.json" >/dev/null 2>"$T/nf2.err"
 rc=$?
-if [ $rc -eq 1 ] && grep -qF "$T/empty/models--google--gemma-2-9b-it" "$T/nf2.err" && grep -qF "huggingface-cli download google/gemma-2-9b-it" "$T/nf2.err"; then
+if [ $rc -eq 1 ] && grep -qF "$T/empty/models--google--gemma-2-9b-it" "$T/nf2.err" && grep -qF "hf download google/gemma-2-9b-it" "$T/nf2.err"; then
     ok model_not_found_message
 else fail model_not_found_message "rc $rc: $(cat "$T/nf2.err")"; fi
 HF_HUB_CACHE=$HUB "$SAEX" extract "${REG[@]}" --sae-id layer_3/width_16k/canonical --output "$T/nf3.json" >/dev/null 2>"$T/nf3.err"

@@ -1,9 +1,8 @@
 /* test_cli_units.c — unit tests of src/cli modules that need no model:
- * option helpers, chat template, piece byte spans, registry, HF ids. */
+ * option helpers, chat template, piece byte spans (the registry and HF ids
+ * moved to the library: tests/test_hub.c). */
 #include "../src/cli/args.c"
 #include "../src/cli/encode.c"
-#include "../src/cli/hfcache.c"
-#include "../src/cli/registry.c"
 #include "../src/cli/samples.c"
 #include "test.h"
 
@@ -47,30 +46,10 @@ static void test_piece_bytes(void) {
     CHECK(piece_text_bytes("\xC3\xA9") == 2, "UTF-8 bytes");
 }
 
-static void test_registry(void) {
-    const registry_entry *e = registry_find("gemma-scope-9b-pt-res-canonical", "layer_20/width_16k/canonical");
-    REQUIRE(e != NULL, "the default SAE is in the table");
-    CHECK(strcmp(e->repo, "google/gemma-scope-9b-pt-res") == 0, "%s", e->repo);
-    CHECK(strcmp(e->folder, "layer_20/width_16k/average_l0_68") == 0, "%s", e->folder);
-    CHECK(e->layer == 20, "%d", e->layer);
-    CHECK(registry_find("gemma-scope-9b-pt-res-canonical", "layer_99/width_16k/canonical") == NULL, "unknown id");
-    CHECK(!registry_has_release("no-such-release"), "unknown release");
-}
-
-static void test_hf_ids(void) {
-    CHECK(hf_is_repo_id("google/gemma-2-9b-it"), "org/name");
-    CHECK(!hf_is_repo_id("/abs/path"), "absolute path");
-    CHECK(!hf_is_repo_id("./rel"), "relative path");
-    CHECK(!hf_is_repo_id("a/b/c"), "two slashes");
-    CHECK(!hf_is_repo_id("noslash"), "no slash");
-}
-
 int main(void) {
     RUN(test_layers_list);
     RUN(test_int_and_subst);
     RUN(test_chat_template);
     RUN(test_piece_bytes);
-    RUN(test_registry);
-    RUN(test_hf_ids);
     TEST_MAIN_END();
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/cli/registry_table.inc: the Gemma Scope residual-stream SAEs
+"""Generate src/hub/registry_table.inc: the Gemma Scope residual-stream SAEs
 that `saex extract --sae-release R --sae-id I` can resolve without a network.
 
 Sources (facts, not code):
@@ -102,7 +102,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tsv-dir", default="/work/shared/data/sae-registry")
     ap.add_argument("--yaml", default=None)
-    ap.add_argument("--out", default=os.path.join(ROOT, "src/cli/registry_table.inc"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "src/hub/registry_table.inc"))
     ap.add_argument("--strict", action="store_true")
     a = ap.parse_args()
 

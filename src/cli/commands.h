@@ -17,5 +17,6 @@ int cmd_extract(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
 int cmd_merge(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_download(int argc, char **argv); /* src/cli/cmd_download.c */
 
 #endif

@@ -14,6 +14,7 @@ static const char USAGE[] =
     "  tokenize   tokenize text with a tokenizer.json exactly as HF tokenizers does\n"
     "  merge      the output of a sharded run (Slurm job array), from its run directory\n"
     "  status     how far each shard of a run is\n"
+    "  download   fetch a model (only the shards up to a layer) and SAEs into the HF cache\n"
     "\n"
     "  saex <command> --help   options of one command\n"
     "  saex --version          version\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "status")) return cmd_status(argc - 1, argv + 1);
+    if (!strcmp(cmd, "download")) return cmd_download(argc - 1, argv + 1);
     fprintf(stderr, "saex: unknown command '%s'\n\n%s", cmd, USAGE);
     return EXIT_USAGE;
 }
