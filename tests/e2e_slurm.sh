@@ -298,11 +298,7 @@ EOF
 )"
 }
 
-if "$SAEX" extract --help 2>&1 | grep -q -- '--shard'; then
-    saex_sharding
-else
-    skip saex_sharding "saex extract has no --shard yet"
-fi
+saex_sharding
 
 # ------------------------------------------------------------- stop, leave nothing
 daemons=$(cat "$T"/cluster/run/*.pid.ours 2>/dev/null)

@@ -61,7 +61,7 @@ int cmd_status(int argc, char **argv) {
         return EXIT_FATAL;
     }
     header(r, pos[0]);
-    printf("  %-6s %-10s %21s %25s %10s\n", "shard", "state", "samples", "tokens", "ETA");
+    printf("  %-6s %-10s %-21s %-25s %s\n", "shard", "state", "samples", "tokens", "ETA");
     saex_shard_status all = {0};
     int n = saex_results_n_shards(r), n_done = 0;
     double now = (double)time(NULL);
@@ -72,14 +72,18 @@ int cmd_status(int argc, char **argv) {
         double el = ss.updated - ss.started;
         if (ss.running && el > 0 && ss.tokens_done > 0)
             eta((double)(ss.tokens - ss.tokens_done) * el / (double)ss.tokens_done - (now - ss.updated), left, sizeof left);
-        printf("  %-6d %-10s %10lld/%-10lld %12lld/%-12lld %10s\n", s, state(&ss), (long long)ss.samples_done,
-               (long long)ss.samples, (long long)ss.tokens_done, (long long)ss.tokens, left);
+        char samples[48], tokens[48];
+        snprintf(samples, sizeof samples, "%lld/%lld", (long long)ss.samples_done, (long long)ss.samples);
+        snprintf(tokens, sizeof tokens, "%lld/%lld", (long long)ss.tokens_done, (long long)ss.tokens);
+        printf("  %-6d %-10s %-21s %-25s %s\n", s, state(&ss), samples, tokens, left);
         all.samples += ss.samples, all.samples_done += ss.samples_done;
         all.tokens += ss.tokens, all.tokens_done += ss.tokens_done;
         n_done += ss.batches_done == ss.batches;
     }
-    printf("  %-6s %-10s %10lld/%-10lld %12lld/%-12lld\n", "all", n_done == n ? "done" : "", (long long)all.samples_done,
-           (long long)all.samples, (long long)all.tokens_done, (long long)all.tokens);
+    char samples[48], tokens[48];
+    snprintf(samples, sizeof samples, "%lld/%lld", (long long)all.samples_done, (long long)all.samples);
+    snprintf(tokens, sizeof tokens, "%lld/%lld", (long long)all.tokens_done, (long long)all.tokens);
+    printf("  %-6s %-10s %-21s %s\n", "all", n_done == n ? "done" : "", samples, tokens);
     if (n_done == n) printf("every shard is done: saex merge %s\n", pos[0]);
     saex_results_close(r);
     return EXIT_ALL_OK;
