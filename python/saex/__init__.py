@@ -19,22 +19,7 @@ from . import errors
 from ._lib import HAVE_CUDA as _HAVE_CUDA
 from ._lib import cpu_count, version as _lib_version
 from .config import ExtractionConfig
-from .errors import (
-    ArgumentError,
-    AuthError,
-    BackendError,
-    ConflictError,
-    FileError,
-    FormatError,
-    Interrupted,
-    MismatchError,
-    NetworkError,
-    NotFoundError,
-    OutOfMemoryError,
-    RangeError,
-    SaexError,
-    UnsupportedError,
-)
+from .errors import *  # noqa: F401,F403 (the exception classes, listed in errors.__all__)
 from .extractor import SAEActivationExtractor, load_samples_from_json, save_results_to_json
 from .progress import Progress, ProgressBar
 from .sae import SAE, TopK, topk
@@ -58,18 +43,4 @@ __all__ = [
     "cpu_count",
     "HAVE_CUDA",
     "errors",
-    "SaexError",
-    "FileError",
-    "FormatError",
-    "UnsupportedError",
-    "ArgumentError",
-    "OutOfMemoryError",
-    "BackendError",
-    "RangeError",
-    "MismatchError",
-    "Interrupted",
-    "NotFoundError",
-    "NetworkError",
-    "AuthError",
-    "ConflictError",
-]
+] + errors.__all__

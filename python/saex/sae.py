@@ -12,10 +12,11 @@ from typing import Any, NamedTuple, Optional, Tuple
 import numpy as np
 
 from . import _lib
+from ._handle import HandleMixin
 from .errors import ArgumentError, MismatchError
 
 
-class SAE(_lib.SAE):
+class SAE(HandleMixin, _lib.SAE):
     """A JumpReLU sparse autoencoder, as Gemma Scope and SAELens store them.
 
     ``SAE(path)``: a Gemma Scope ``params.npz``, a folder holding one, or a
@@ -38,12 +39,7 @@ class SAE(_lib.SAE):
         top = saex.topk(act, 50)           # ids / values [n, 50], n_active [n]
     """
 
-    d_in: int
-    """Width of the residual rows it encodes (the model's d_model)."""
-    d_sae: int
-    """Number of features."""
-    layer: Optional[int]
-    """The layer its files say it was trained on (SAELens cfg.json, or a ``layer_N/`` path), else None."""
+    # d_in, d_sae, layer, path, closed and close() come from the native type (see saex/_lib.pyi).
 
     def encode(self, x: Any) -> np.ndarray:
         """Dense JumpReLU activations of ``x``: float32 ``[n, d_sae]`` for ``x``
@@ -75,19 +71,8 @@ class SAE(_lib.SAE):
         self._encode(rows, out_pre, out_act)
         return out_pre, out_act
 
-    def __enter__(self) -> "SAE":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __reduce__(self):
-        return (type(self), (self.path,))
-
-    def __repr__(self) -> str:
-        if self.closed:
-            return f"<saex.SAE {self.path!r} (closed)>"
-        return f"<saex.SAE {self.path!r} d_in={self.d_in} d_sae={self.d_sae} layer={self.layer}>"
+    def _describe(self) -> str:
+        return f"d_in={self.d_in} d_sae={self.d_sae} layer={self.layer}"
 
 
 def _as_rows(x: Any, what: str) -> np.ndarray:

@@ -7,16 +7,14 @@ tokenizer loads, encodes and decodes, so threads can tokenize in parallel.
 
 from __future__ import annotations
 
-import os
-from typing import Any, List, Optional, Union
+from typing import List, Optional, Union
 
 from . import _lib
+from ._handle import HandleMixin
 from ._ids import IdsLike, as_ids
 
-PathLike = Union[str, bytes, "os.PathLike[str]"]
 
-
-class Tokenizer(_lib.Tokenizer):
+class Tokenizer(HandleMixin, _lib.Tokenizer):
     """A tokenizer.json (Gemma / Gemma-2 BPE with byte fallback, and the like).
 
     ``Tokenizer(path)``: ``path`` is a tokenizer.json or a folder that holds
@@ -30,7 +28,7 @@ class Tokenizer(_lib.Tokenizer):
 
     Example::
 
-        tok = saex.Tokenizer("google/gemma-2-9b-it folder")
+        tok = saex.Tokenizer("path/to/gemma-2-9b-it")    # the model folder
         ids = tok.encode("The capital of France is")   # [2, 651, 6037, ...]
         tok.pieces(ids)                                 # ['<bos>', 'The', '▁capital', ...]
         tok.decode(ids, skip_special=True)              # 'The capital of France is'
@@ -69,22 +67,7 @@ class Tokenizer(_lib.Tokenizer):
         """The id of an exact vocabulary or added-token string, or None."""
         return self._token_id(piece)
 
-    # vocab_size, bos_id, path, closed and close() come from the native type.
-    vocab_size: int
-    """Number of ids (vocabulary and added tokens)."""
-    bos_id: Optional[int]
-    """Id of the BOS token that ``encode(add_bos=True)`` adds, or None."""
+    # vocab_size, bos_id, path, closed and close() come from the native type (see saex/_lib.pyi).
 
-    def __enter__(self) -> "Tokenizer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __reduce__(self):
-        return (type(self), (self.path,))
-
-    def __repr__(self) -> str:
-        if self.closed:
-            return f"<saex.Tokenizer {self.path!r} (closed)>"
-        return f"<saex.Tokenizer {self.path!r} vocab_size={self.vocab_size}>"
+    def _describe(self) -> str:
+        return f"vocab_size={self.vocab_size}"

@@ -38,17 +38,21 @@ def _run(cmd, cwd=None):
     return subprocess.run([str(c) for c in cmd], cwd=cwd, env=ENV, capture_output=True, text=True)
 
 
-def _clone(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A clean clone of this checkout's last commit."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout (or no git): nothing to clone")
-    dest = tmp_path / "clone"
+    dest = tmp_path_factory.mktemp("install") / "clone"
     r = _run(["git", "clone", "-q", ROOT, dest])
     assert r.returncode == 0, r.stderr
     return dest
 
 
-def _fresh_venv(tmp_path, name) -> Path:
-    d = tmp_path / name
+@pytest.fixture(scope="module")
+def fresh_venv(clone) -> Path:
+    """A new venv with numpy only (shared by both tests: each installs saex over the other's)."""
+    d = clone.parent / "venv"
     venv.create(d, with_pip=True)
     r = _run([d / "bin/pip", "install", "-q", "numpy"])
     if r.returncode != 0:
@@ -61,18 +65,19 @@ def _smoke(env_dir, cwd):
     assert r.returncode == 0 and "smoke ok" in r.stdout, r.stdout + r.stderr
 
 
-def test_clean_clone_installs_with_the_readme_command(tmp_path):
-    clone = _clone(tmp_path)
-    env_dir = _fresh_venv(tmp_path, "venv")
-    r = _run([env_dir / "bin/pip", "install", "."], cwd=clone)  # python/README.md: `pip install .`
+def test_clean_clone_installs_with_the_readme_command(clone, fresh_venv):
+    r = _run([fresh_venv / "bin/pip", "install", "."], cwd=clone)  # python/README.md: `pip install .`
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    _smoke(env_dir, tmp_path)
+    _smoke(fresh_venv, clone.parent)
+    # numpy is the only dependency it brought (pip and setuptools come with every venv)
+    r = _run([fresh_venv / "bin/pip", "list", "--format=freeze"])
+    names = {line.split("==")[0].lower() for line in r.stdout.split()} - {"pip", "setuptools"}
+    assert names == {"numpy", "saex"}, names
 
 
-def test_python_m_build_makes_a_wheel_that_installs(tmp_path):
+def test_python_m_build_makes_a_wheel_that_installs(clone, fresh_venv):
     pytest.importorskip("build")
-    clone = _clone(tmp_path)
-    dist = tmp_path / "dist"
+    dist = clone.parent / "dist"
     r = _run([sys.executable, "-m", "build", "--outdir", dist, clone])
     if r.returncode != 0 and "Could not find a version" in r.stdout + r.stderr:
         pytest.skip("no package index for the isolated build environment")
@@ -84,7 +89,6 @@ def test_python_m_build_makes_a_wheel_that_installs(tmp_path):
     for need in ("Makefile", "include/saex.h", "src/sae.c", "src/backend/cpu.c", "python/ext/module.c",
                  "python/saex/__init__.py", "setup.py", "pyproject.toml"):
         assert need in names, need
-    env_dir = _fresh_venv(tmp_path, "venv")
-    r = _run([env_dir / "bin/pip", "install", wheels[0]])
+    r = _run([fresh_venv / "bin/pip", "install", "--force-reinstall", "--no-deps", wheels[0]])
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    _smoke(env_dir, tmp_path)
+    _smoke(fresh_venv, clone.parent)
