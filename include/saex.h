@@ -207,10 +207,14 @@ saex_status saex_write_safetensors(const char *path, const saex_tensor_view *t, 
 
 /* Number of CPU cores this process may use (sched affinity and cgroup quota). */
 int saex_cpu_count(void);
+/* 1 if this build has the CUDA backend and a GPU is visible. */
+int saex_cuda_available(void);
 
 /* ------------------------------------------------------------- events
  * How the library reports progress and asks whether to stop, without ever
- * printing: the front end (CLI, Python) renders. Every member may be NULL. */
+ * printing: the front end (CLI, Python) renders. Every member may be NULL.
+ * The callbacks run on the thread that made the call (saex_extract,
+ * saex_resolve_model, ...), between units of work, never concurrently. */
 
 typedef enum { SAEX_LOG_INFO = 0, SAEX_LOG_WARN = 1 } saex_log_level;
 

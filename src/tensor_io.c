@@ -1,5 +1,6 @@
 /* tensor_io.c — the public safetensors writer (atomic: temp file + rename)
  * and the CPU count that thread defaults come from. */
+#include "backend/backend.h"
 #include "error.h"
 #include "safetensors.h"
 #include <sched.h>
@@ -68,3 +69,5 @@ int saex_cpu_count(void) {
     if (cg > 0 && cg < n) n = cg;
     return n > 0 ? n : 1;
 }
+
+int saex_cuda_available(void) { return backend_cuda_available(); }
