@@ -1,9 +1,9 @@
 /* test_cli_units.c — unit tests of src/cli modules that need no model:
- * option helpers, chat template, piece byte spans (the registry and HF ids
- * moved to the library: tests/test_hub.c). */
+ * option helpers and tables, "did you mean", the shard a Slurm task runs.
+ * (The chat template, encoding and documents are the library's:
+ * tests/test_pipeline.c; the registry and HF ids: tests/test_hub.c.) */
 #include "../src/cli/args.c"
-#include "../src/cli/encode.c"
-#include "../src/cli/samples.c"
+#include "../src/cli/run_dir.c"
 #include "test.h"
 
 static void test_layers_list(void) {
@@ -23,33 +23,84 @@ static void test_int_and_subst(void) {
     free(s);
 }
 
-static void test_chat_template(void) {
-    size_t n;
-    char *s = apply_chat_template("Hi", 2, CHAT_GEMMA, &n);
-    CHECK(strcmp(s, "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n") == 0 && n == strlen(s), "%s", s);
-    free(s);
-    s = apply_chat_template("<bos>Hi", 7, CHAT_GEMMA, &n);
-    CHECK(strcmp(s, "<bos>Hi") == 0, "a <bos> prompt is left alone");
-    free(s);
-    s = apply_chat_template("<start_of_turn>user\nx", 21, CHAT_GEMMA, &n);
-    CHECK(n == 21, "an already templated prompt is left alone");
-    free(s);
-    s = apply_chat_template("Hi", 2, CHAT_NONE, &n);
-    CHECK(strcmp(s, "Hi") == 0, "none");
-    free(s);
+static void test_table_parse(void) {
+    const char *out = NULL;
+    int64_t k = 50;
+    int flag = 0, choice = 0, seen = 0;
+    static const char *const CH[] = {"none", "gemma", NULL};
+    const arg_spec spec[] = {{"--output", ARG_STR, &out, 0, 0, NULL, NULL},
+                             {"--top-k", ARG_INT, &k, 1, 100, NULL, &seen},
+                             {"--save-all-tokens", ARG_FLAG, &flag, 0, 0, NULL, NULL},
+                             {"--chat-template", ARG_CHOICE, &choice, 0, 0, CH, NULL}};
+    char *argv1[] = {"x", "--output", "-", "--top-k=7", "--save-all-tokens", "--chat-template", "gemma", "pos"};
+    const char *pos[2];
+    int n_pos;
+    CHECK(arg_parse(8, argv1, spec, 4, "", pos, 2, &n_pos) == 0, "parses");
+    CHECK(out && !strcmp(out, "-") && k == 7 && seen && flag && choice == 1 && n_pos == 1 && !strcmp(pos[0], "pos"),
+          "values: out %s k %lld flag %d choice %d", out, (long long)k, flag, choice);
+    char *argv2[] = {"x", "--chat-template", "llama"};
+    CHECK(arg_parse(3, argv2, spec, 4, "", pos, 2, &n_pos) == -1, "an unknown choice is refused");
+    char *argv3[] = {"x", "--top-k"};
+    CHECK(arg_parse(2, argv3, spec, 4, "", pos, 2, &n_pos) == -1, "a missing value is refused");
 }
 
-static void test_piece_bytes(void) {
-    CHECK(piece_text_bytes("\xE2\x96\x81the") == 4, "space + 3");
-    CHECK(piece_text_bytes("<0x0A>") == 1, "byte fallback");
-    CHECK(piece_text_bytes("<start_of_turn>") == 15, "special token text");
-    CHECK(piece_text_bytes("\xC3\xA9") == 2, "UTF-8 bytes");
+static void test_did_you_mean(void) {
+    const char *out = NULL;
+    int flag = 0;
+    const arg_spec spec[] = {{"--output", ARG_STR, &out, 0, 0, NULL, NULL},
+                             {"--save-all-tokens", ARG_FLAG, &flag, 0, 0, NULL, NULL}};
+    CHECK(distance("--ouptut", "--output") == 2, "transposition = 2 edits");
+    char *argv[] = {"x", "--save-all-token"};
+    const char *pos[1];
+    int n_pos;
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    dup2(fileno(tmp), 2);
+    int rc = arg_parse(2, argv, spec, 2, "", pos, 0, &n_pos);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[256] = "";
+    rewind(tmp);
+    size_t got = fread(buf, 1, sizeof buf - 1, tmp);
+    buf[got] = '\0';
+    fclose(tmp);
+    CHECK(rc == -1 && strstr(buf, "did you mean --save-all-tokens?"), "message: %s", buf);
+}
+
+static void test_shard_from_slurm(void) {
+    char dir[] = "/tmp/saex_shard_XXXXXX";
+    REQUIRE(mkdtemp(dir), "temp dir");
+    int s, n;
+    unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("SLURM_PROCID"), unsetenv("SLURM_NTASKS"), unsetenv("SLURM_STEP_ID");
+    CHECK(shard_choose(NULL, dir, &s, &n) == 0 && s == 0 && n == 1, "no Slurm: 0 of 1");
+    CHECK(shard_choose("2/5", dir, &s, &n) == 0 && s == 2 && n == 5, "--shard 2/5");
+    CHECK(shard_choose("5/5", dir, &s, &n) == -1, "--shard 5/5 refused");
+    setenv("SLURM_ARRAY_TASK_ID", "12", 1), setenv("SLURM_ARRAY_TASK_MIN", "10", 1);
+    setenv("SLURM_ARRAY_TASK_COUNT", "3", 1), setenv("SLURM_ARRAY_TASK_STEP", "1", 1);
+    CHECK(shard_choose(NULL, dir, &s, &n) == 0 && s == 2 && n == 3, "array 10-12, task 12: 2 of 3 (%d of %d)", s, n);
+    CHECK(shard_choose("none", dir, &s, &n) == 0 && s == 0 && n == 1, "--shard none wins over the array");
+    /* resubmitted alone: --array=11 is an array of one, MIN = 11, COUNT = 1 */
+    setenv("SLURM_ARRAY_TASK_ID", "11", 1), setenv("SLURM_ARRAY_TASK_MIN", "11", 1), setenv("SLURM_ARRAY_TASK_COUNT", "1", 1);
+    CHECK(shard_choose(NULL, dir, &s, &n) == 0 && s == 1 && n == 3, "resubmitted task 11: 1 of 3 (%d of %d)", s, n);
+    unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("SLURM_ARRAY_TASK_MIN"), unsetenv("SLURM_ARRAY_TASK_COUNT");
+    setenv("SLURM_PROCID", "1", 1), setenv("SLURM_NTASKS", "4", 1);
+    CHECK(shard_choose(NULL, NULL, &s, &n) == 0 && s == 0 && n == 1, "a batch script (no job step) is not a shard");
+    setenv("SLURM_STEP_ID", "0", 1);
+    CHECK(shard_choose(NULL, NULL, &s, &n) == 0 && s == 1 && n == 4, "srun task 1 of 4");
+    unsetenv("SLURM_PROCID"), unsetenv("SLURM_NTASKS"), unsetenv("SLURM_STEP_ID");
+    char p[64];
+    snprintf(p, sizeof p, "%s/slurm-array.json", dir);
+    unlink(p);
+    rmdir(dir);
 }
 
 int main(void) {
     RUN(test_layers_list);
     RUN(test_int_and_subst);
-    RUN(test_chat_template);
-    RUN(test_piece_bytes);
+    RUN(test_table_parse);
+    RUN(test_did_you_mean);
+    RUN(test_shard_from_slurm);
     TEST_MAIN_END();
 }

@@ -403,6 +403,15 @@ static saex_status commit(tempfile *out, tempfile *side, const char *path, int u
     return saex_fail(SAEX_ERR_IO, "%s: no free name among 10000 numbered ones", path);
 }
 
+static void sweep_for(const char *path) {
+    char *c = strdup(path);
+    if (!c) return;
+    const char *slash = strrchr(c, '/');
+    if (slash) c[slash - c] = '\0';
+    tempfile_sweep(slash ? (c[0] ? c : "/") : ".", slash ? slash + 1 : c);
+    free(c);
+}
+
 saex_status saex_write_output(const saex_doc *d, saex_results *r, const char *path, int flags, char **written) {
     if (written) *written = NULL;
     saex_status st = check_complete(d, r);
@@ -412,6 +421,7 @@ saex_status saex_write_output(const saex_doc *d, saex_results *r, const char *pa
         if (!st && written) *written = strdup("-");
         return st;
     }
+    sweep_for(path); /* temp files of an earlier run of this output, killed with -9 */
     tempfile out, side;
     memset(&side, 0, sizeof side);
     side.fd = side.slot = -1;

@@ -353,6 +353,7 @@ static saex_status create_layout(store *s) {
     if (!st) st = make_dir(chunks);
     if (!st) st = make_dir(shards);
     if (!st) st = take_lock(s);
+    if (!st) tempfile_sweep(chunks, NULL), tempfile_sweep(s->dir, NULL); /* left by a kill -9 */
     if (st && !existed) {
         char *lock = shard_file(s, s->shard, "lock");
         if (lock) unlink(lock);

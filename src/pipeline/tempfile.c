@@ -3,6 +3,7 @@
 #include "tempfile.h"
 #include "error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -45,6 +46,16 @@ static void release_slot(tempfile *f) {
     f->slot = -1;
 }
 
+/* This host's name, for temp file names: on a shared file system a temp
+ * file is only ever swept by the host whose process made it. */
+static const char *host_name(void) {
+    static char host[64];
+    if (!host[0] && (gethostname(host, sizeof host - 1) != 0 || !host[0])) strcpy(host, "host");
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == '.') *p = '_';
+    return host;
+}
+
 static char *dir_of(const char *path) {
     char *c = strdup(path);
     if (!c) return NULL;
@@ -73,11 +84,11 @@ saex_status tempfile_open(tempfile *f, const char *path, const char *what) {
     else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) st = saex_fail(SAEX_ERR_IO, "%s %s is a folder", what, path);
     if (!st) {
         long n = atomic_fetch_add(&g_counter, 1);
-        size_t len = strlen(dir) + strlen(base) + 64;
+        size_t len = strlen(dir) + strlen(base) + 128;
         f->tmp = malloc(len);
         f->path = strdup(path);
         if (!f->tmp || !f->path) st = saex_fail(SAEX_ERR_NOMEM, "out of memory");
-        else snprintf(f->tmp, len, "%s/.%s.saex-tmp-%ld-%ld", dir, base, (long)getpid(), n);
+        else snprintf(f->tmp, len, "%s/.%s.saex-tmp-%s-%ld-%ld", dir, base, host_name(), (long)getpid(), n);
         if (!st && strlen(f->tmp) >= PATH_CAP) st = saex_fail(SAEX_ERR_IO, "%s %s: path too long", what, path);
     }
     if (!st) {
@@ -170,4 +181,27 @@ saex_status write_file_atomic(const char *path, const void *data, size_t len, in
     if (!st) st = tempfile_commit(&f, flags);
     if (st) tempfile_abort(&f);
     return st;
+}
+
+void tempfile_sweep(const char *dir, const char *base) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char mark[128];
+    snprintf(mark, sizeof mark, ".saex-tmp-%s-", host_name());
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name, *m = strstr(name, mark);
+        if (name[0] != '.' || !m) continue;
+        if (base && (strncmp(name + 1, base, strlen(base)) != 0 || name + 1 + strlen(base) != m)) continue;
+        long pid = strtol(m + strlen(mark), NULL, 10);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        size_t n = strlen(dir) + strlen(name) + 2;
+        char *p = malloc(n);
+        if (p) {
+            snprintf(p, n, "%s/%s", dir, name);
+            unlink(p);
+            free(p);
+        }
+    }
+    closedir(d);
 }

@@ -1,6 +1,6 @@
 /* tempfile.h — files that appear complete or not at all.
  *
- * A file is written as "<dir>/.<name>.saex-tmp-<pid>-<n>" beside its
+ * A file is written as "<dir>/.<name>.saex-tmp-<host>-<pid>-<n>" beside its
  * destination, fsynced, then renamed over it (or, with no_replace, linked
  * in place only if nothing is there yet). Every temp file still open is
  * listed in fixed storage, so that saex_remove_temp_files() — async-signal
@@ -36,6 +36,11 @@ saex_status tempfile_commit(tempfile *f, int flags);
 saex_status tempfile_commit_as(tempfile *f, const char *path, int flags);
 /* Closes and removes the temp file; safe on a committed or empty tempfile. */
 void tempfile_abort(tempfile *f);
+
+/* Removes the temp files in dir that a process of this host left when it
+ * was killed (-9: no handler ran) and that is gone now; base: only those of
+ * that destination name, or NULL for all. */
+void tempfile_sweep(const char *dir, const char *base);
 
 /* Writes a whole small file atomically (manifests, markers). */
 saex_status write_file_atomic(const char *path, const void *data, size_t len, int flags);
