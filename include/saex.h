@@ -281,6 +281,11 @@ void saex_fetch_options_init(saex_fetch_options *f);
  * SAEX_ERR_FORMAT (sha256 mismatch), SAEX_ERR_INTERRUPTED (should_stop). */
 saex_status saex_resolve_model(const char *model, const saex_fetch_options *f, char **dir);
 
+/* Checks release + id for one layer against the registry only (no cache,
+ * no network): the same messages as saex_resolve_sae for an unknown id or
+ * another layer's id. *entry (may be NULL) gets the row. */
+saex_status saex_registry_check(const char *release, const char *sae_id, int layer, const saex_registry_entry **entry);
+
 /* release + id for one layer ("{L}" in the id is replaced by the layer;
  * layer -1: the id's own layer, no check) -> path of params.npz (or the
  * SAELens folder) in the cache, downloading the SAE's folder unless offline

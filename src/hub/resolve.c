@@ -193,9 +193,7 @@ static saex_status sae_not_found(const saex_registry_entry *e, const char *cache
     return st;
 }
 
-saex_status saex_resolve_sae(const char *release, const char *sae_id, int layer, const saex_fetch_options *f,
-                             char **path, const saex_registry_entry **entry) {
-    *path = NULL;
+saex_status saex_registry_check(const char *release, const char *sae_id, int layer, const saex_registry_entry **entry) {
     if (entry) *entry = NULL;
     if (!release || !sae_id) return saex_fail(SAEX_ERR_ARG, "an SAE needs a release and an id");
     if (strstr(sae_id, "{L}") && layer < 0)
@@ -205,8 +203,17 @@ saex_status saex_resolve_sae(const char *release, const char *sae_id, int layer,
     const saex_registry_entry *e = saex_registry_find(release, id);
     saex_status st = !e ? unknown_sae(release, id, layer) : layer >= 0 && e->layer >= 0 && e->layer != layer ? layer_mismatch(e, layer) : SAEX_OK;
     free(id);
-    if (st) return st;
+    if (!st && entry) *entry = e;
+    return st;
+}
+
+saex_status saex_resolve_sae(const char *release, const char *sae_id, int layer, const saex_fetch_options *f,
+                             char **path, const saex_registry_entry **entry) {
+    *path = NULL;
+    const saex_registry_entry *e = NULL;
+    saex_status st = saex_registry_check(release, sae_id, layer, &e);
     if (entry) *entry = e;
+    if (st) return st;
     char *cache = saex_hf_cache_dir();
     if (!cache) return saex_fail(SAEX_ERR_NOMEM, "out of memory");
     hub_buf tried = {0};

@@ -185,6 +185,10 @@ static saex_status open_impl(saex_extractor *x, const saex_extractor_options *o)
     int deepest = 0;
     for (int l = 0; l < x->n_layers; l++) deepest = x->layers[l] > deepest ? x->layers[l] : deepest;
     saex_fetch_options fo = {o->offline || (off && (!strcmp(off, "1") || !strcmp(off, "true"))), o->revision, deepest, o->events};
+    /* A wrong SAE id is found before a model is looked for (or downloaded). */
+    for (int l = 0; l < x->n_layers && !o->sae_path; l++)
+        if ((st = saex_registry_check(x->sae_release, o->sae_id ? o->sae_id : "layer_20/width_16k/canonical", x->layers[l], NULL)))
+            return st;
     if ((st = saex_resolve_model(x->model_id, &fo, &x->model_dir))) return st;
     if ((st = read_config(x))) return st;
     double t0 = now_s();
