@@ -38,6 +38,7 @@ typedef struct {
 typedef struct backend backend;
 struct backend {
     const char *name; /* "cpu", "cuda" */
+    const char *isa;  /* CPU kernels in use: "x86-64-v3" or "x86-64-v4" (cpu_kernels.h); NULL elsewhere */
     int threads;
 
     /* ---- memory: device pointers ---- */

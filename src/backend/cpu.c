@@ -1,12 +1,14 @@
 /* cpu.c — the CPU backend: oneDNN matmuls (bf16 on AVX512-BF16 / AMX, f32
- * otherwise) and OpenMP loops for the element-wise work and attention.
+ * otherwise) and OpenMP loops for the element-wise work and attention. The
+ * kernels that gain from AVX-512 live in cpu_kernels.c / cpu_attention.c and
+ * are chosen for the CPU at create (cpu_kernels.h).
  *
  * This is also the numerical reference for the CUDA backend: every op is
  * written in the plainest form that computes what HF transformers computes
  * in f32. "Device" pointers are ordinary host pointers here. */
 #include "backend/backend.h"
 #include "backend/cpu_attention.h"
-#include "backend/cpu_math.h"
+#include "backend/cpu_kernels.h"
 #include "backend/cpu_scratch.h"
 #include "error.h"
 #include "safetensors.h"
@@ -41,6 +43,7 @@ typedef struct {
 #define MM_CACHE 256
 
 typedef struct {
+    const cpu_kernels *k; /* the kernels for this CPU's instruction set */
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     mm_entry cache[MM_CACHE];
@@ -259,11 +262,6 @@ static int cpu_weight_borrows(backend *b, const be_weight *w) { return w->n_part
 
 /* ----------------------------------------------------------------- compute */
 
-static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++) out[i] = vbf16(x[i]);
-}
-
 static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
     cpu_impl *im = impl_of(b);
     if (m == 0) return SAEX_OK;
@@ -272,7 +270,7 @@ static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, in
     if (w->dt == BE_BF16) {
         saex_status s = cpu_grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
         if (s) return s;
-        round_to_bf16(x, m * w->k, im->xbf);
+        im->k->round_bf16(x, m * w->k, im->xbf);
         src = im->xbf;
     }
     if (w->n_parts == 0) {
@@ -350,17 +348,12 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
 
 static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_start, int n_seqs,
                                  const be_attn_params *p, float *out) {
-    return cpu_attention_run(qkv, seq_start, n_seqs, p, out, &impl_of(b)->attn);
+    cpu_impl *im = impl_of(b);
+    return im->k->attention(qkv, seq_start, n_seqs, p, out, &im->attn);
 }
 
 static saex_status cpu_geglu(backend *b, const float *gu, int64_t m, int64_t f, float *out) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m; i++) {
-        const float *g = gu + i * 2 * f, *u = g + f;
-        float *o = out + i * f;
-#pragma omp simd
-        for (int64_t j = 0; j < f; j++) o[j] = vgelu_tanh(g[j]) * u[j];
-    }
+    impl_of(b)->k->geglu(gu, m, f, out);
     return SAEX_OK;
 }
 
@@ -399,8 +392,7 @@ static saex_status cpu_sae_topk(backend *b, const be_sae *e, const float *x, int
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             float *f = im->sae_pre + r * e->s;
-            /* JumpReLU as SAELens: relu(pre) where pre > threshold (strict). */
-            for (int64_t j = 0; j < e->s; j++) f[j] = f[j] > e->thr[j] && f[j] > 0 ? f[j] : 0.0f;
+            im->k->jumprelu(f, e->thr, e->s); /* JumpReLU as SAELens: relu(pre) where pre > threshold (strict) */
             int64_t na;
             saex_feature *fr = feat + r * k;
             int got = saex_topk_row(f, e->s, k, fr, &na);
@@ -444,7 +436,7 @@ saex_status backend_cpu_create(int threads, backend **out) {
     b->threads = threads > 0 ? threads : saex_cpu_count();
     omp_set_num_threads(b->threads);
     saex_status s;
-    if ((s = dnnl_check(dnnl_engine_create(&im->eng, dnnl_cpu, 0), "engine")) ||
+    if ((s = cpu_kernels_pick(&im->k)) || (s = dnnl_check(dnnl_engine_create(&im->eng, dnnl_cpu, 0), "engine")) ||
         (s = dnnl_check(dnnl_stream_create(&im->strm, im->eng, dnnl_stream_default_flags), "stream"))) {
         cpu_destroy(b);
         return s;
@@ -456,6 +448,7 @@ saex_status backend_cpu_create(int threads, backend **out) {
     b->attention = cpu_attention, b->geglu = cpu_geglu, b->gather_rows = cpu_gather_rows;
     b->sae_create = cpu_sae_create, b->sae_free = cpu_sae_free, b->sae_topk = cpu_sae_topk;
     b->destroy = cpu_destroy;
+    b->isa = im->k->isa;
     *out = b;
     return SAEX_OK;
 }
