@@ -101,9 +101,14 @@ $(BUILD)/libsaex.so: $(LIB_OBJ)
 $(BUILD)/saex: $(CLI_OBJ) $(BUILD)/libsaex.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libsaex.a
+# tests/naive_ref.c: the double-precision reference ops, linked into every test.
+$(BUILD)/tests/naive_ref.o: tests/naive_ref.c tests/naive_ref.h $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libsaex.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/tests/naive_ref.o $(BUILD)/libsaex.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/tests/naive_ref.o $(BUILD)/libsaex.a $(LDFLAGS) $(LDLIBS)
 
 test: all $(TESTS)
 	BUILD=$(BUILD) tests/run.sh

@@ -349,6 +349,9 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
 static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_start, int n_seqs,
                                  const be_attn_params *p, float *out) {
     cpu_impl *im = impl_of(b);
+    if (n_seqs < 0 || p->n_heads < 1 || p->n_kv_heads < 1 || p->n_heads % p->n_kv_heads)
+        return saex_fail(SAEX_ERR_ARG, "cpu: attention: %d heads, %d kv heads (heads must be a multiple of kv heads)",
+                         p->n_heads, p->n_kv_heads);
     return im->k->attention(qkv, seq_start, n_seqs, p, out, &im->attn);
 }
 
@@ -380,12 +383,15 @@ static void cpu_sae_free(backend *b, be_sae *e) { free(e); }
 static saex_status cpu_sae_topk(backend *b, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids,
                                 float *vals, int32_t *n_active) {
     cpu_impl *im = impl_of(b);
-    saex_status st = cpu_grow((void **)&im->sae_pre, &im->sae_cap, (size_t)SAE_CHUNK * (size_t)e->s * 4);
+    if (k < 1) return saex_fail(SAEX_ERR_ARG, "cpu: sae_topk: k = %d (must be at least 1)", k);
+    if (n <= 0) return SAEX_OK;
+    int64_t chunk = n < SAE_CHUNK ? n : SAE_CHUNK; /* a few rows need no 256-row scratch */
+    saex_status st = cpu_grow((void **)&im->sae_pre, &im->sae_cap, (size_t)chunk * (size_t)e->s * 4);
     if (st) return st;
-    saex_feature *feat = malloc((size_t)k * sizeof *feat * SAE_CHUNK);
+    saex_feature *feat = malloc((size_t)k * sizeof *feat * (size_t)chunk);
     if (!feat) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
-    for (int64_t r0 = 0; r0 < n && !st; r0 += SAE_CHUNK) {
-        int64_t rows = n - r0 < SAE_CHUNK ? n - r0 : SAE_CHUNK;
+    for (int64_t r0 = 0; r0 < n && !st; r0 += chunk) {
+        int64_t rows = n - r0 < chunk ? n - r0 : chunk;
         mm_shape sh = {rows, e->d, e->s, {e->d, 1}, {e->s, 1}, {e->s, 1}, dnnl_f32, 1}; /* W_enc is [d, s] */
         st = mm_run(im, &sh, x + r0 * e->d, e->W, e->b, im->sae_pre);
         if (st) break;
