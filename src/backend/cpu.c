@@ -330,8 +330,7 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
     int64_t stride = (int64_t)(nh + 2 * nkv) * hd;
     float inv_freq[4096];
     if (half > 4096) return saex_fail(SAEX_ERR_UNSUPPORTED, "cpu: head_dim %d too large", hd);
-    /* As HF computes it, in f32: 1 / theta^(2i / hd). */
-    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+    be_rope_inv_freq(theta, hd, inv_freq);
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < m; t++) {
         float cs[4096], sn[4096];
