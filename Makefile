@@ -71,7 +71,7 @@ LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(LIB_OBJ_CUDA) \
            $(patsubst %.c,$(BUILD)/%_v3.o,$(CPU_ISA_SRC)) $(patsubst %.c,$(BUILD)/%_v4.o,$(CPU_ISA_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 
-.PHONY: all test fuzz clean
+.PHONY: all test fuzz clean install uninstall
 all: $(BUILD)/libsaex.a $(BUILD)/libsaex.so $(BUILD)/saex
 
 HEADERS := $(wildcard include/*.h src/*.h src/*/*.h)
@@ -96,7 +96,7 @@ $(BUILD)/libsaex.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libsaex.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/saex: $(CLI_OBJ) $(BUILD)/libsaex.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -128,6 +128,46 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*)
 	  $(FUZZ_DEPS_$*) -ljansson -lz -lm
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+# ---- install: PREFIX (/usr/local), DESTDIR (staging root for packagers) ----
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION := $(shell sed -n 's/^\#define SAEX_VERSION "\(.*\)"/\1/p' include/saex.h)
+SONAME  := libsaex.so.$(firstword $(subst ., ,$(VERSION)))
+
+# saex.pc: static linking needs what libsaex links (LDLIBS, so cuBLAS and
+# cudart in a CUDA build) and the OpenMP runtime it was compiled with.
+define SAEX_PC
+prefix=$(PREFIX)
+libdir=$(LIBDIR)
+includedir=$(INCLUDEDIR)
+
+Name: saex
+Description: Gemma-2 sparse-autoencoder (Gemma Scope JumpReLU) feature extraction
+Version: $(VERSION)
+Cflags: -I$${includedir}
+Libs: -L$${libdir} -lsaex
+Libs.private: $(LDLIBS) -lgomp -lpthread
+endef
+export SAEX_PC
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BUILD)/saex $(DESTDIR)$(BINDIR)/saex
+	install -m 644 $(BUILD)/libsaex.a $(DESTDIR)$(LIBDIR)/libsaex.a
+	install -m 755 $(BUILD)/libsaex.so $(DESTDIR)$(LIBDIR)/libsaex.so.$(VERSION)
+	ln -sf libsaex.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsaex.so
+	install -m 644 include/saex.h $(DESTDIR)$(INCLUDEDIR)/saex.h
+	printf '%s\n' "$$SAEX_PC" > $(DESTDIR)$(PKGCONFIGDIR)/saex.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/saex $(DESTDIR)$(LIBDIR)/libsaex.a $(DESTDIR)$(LIBDIR)/libsaex.so \
+	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsaex.so.$(VERSION) \
+	      $(DESTDIR)$(INCLUDEDIR)/saex.h $(DESTDIR)$(PKGCONFIGDIR)/saex.pc
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -50,6 +50,15 @@ typedef struct {
     unsigned long tick;
     uint16_t *xbf;   /* [cap] activations rounded to bf16 for a bf16 matmul */
     size_t xbf_cap;
+    /* 0 where oneDNN has no bf16 matmul (oneDNN 2.x needs AVX-512 for it):
+     * a bf16 matmul then runs in f32 on its bf16-rounded input and on the
+     * weight widened a block of rows at a time — the same products, summed
+     * in f32, without a widened copy of the whole weight. */
+    int bf16_native;
+    float *xr;       /* [m, k] the input rounded to bf16, as f32 (no bf16_native) */
+    size_t xr_cap;
+    float *wblk;     /* [WIDEN_ROWS-ish, k] one block of a bf16 weight widened (no bf16_native) */
+    size_t wblk_cap;
     cpu_attn_scratch attn;
     float *sae_pre;  /* [rows, s] SAE pre-activations of one chunk */
     size_t sae_cap;
@@ -171,6 +180,15 @@ static mm_shape dense_wt(int64_t m, int64_t k, int64_t n, int dt) {
     return sh;
 }
 
+/* 1 if oneDNN can make a bf16 matmul on this CPU (oneDNN 2.x: AVX-512 and up). */
+static int bf16_matmul_runs(cpu_impl *im) {
+    mm_shape sh = dense_wt(16, 32, 16, dnnl_bf16);
+    mm_entry *e;
+    if (mm_get(im, &sh, &e) == SAEX_OK) return 1;
+    saex_clear_error();
+    return 0;
+}
+
 /* ------------------------------------------------------------------ memory */
 
 static saex_status cpu_alloc(backend *b, size_t bytes, void **out) {
@@ -262,9 +280,47 @@ static int cpu_weight_borrows(backend *b, const be_weight *w) { return w->n_part
 
 /* ----------------------------------------------------------------- compute */
 
+#define WIDEN_BYTES ((size_t)4 << 20) /* f32 bytes of one widened weight block: stays in cache */
+
+/* y[:, col0 : col0 + rows] = xr . W^T for W[rows, k] bf16, in f32 blocks of rows. */
+static saex_status mm_bf16_widened(cpu_impl *im, const uint16_t *W, int64_t rows, int64_t k, int64_t m, int64_t n,
+                                   float *y) {
+    int64_t blk = (int64_t)(WIDEN_BYTES / ((size_t)k * 4));
+    if (blk < 16) blk = 16;
+    if (blk > rows) blk = rows;
+    saex_status s = cpu_grow((void **)&im->wblk, &im->wblk_cap, (size_t)(blk * k) * 4);
+    for (int64_t r0 = 0; r0 < rows && !s; r0 += blk) {
+        int64_t rb = rows - r0 < blk ? rows - r0 : blk;
+        const uint16_t *src = W + r0 * k;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < rb * k; i++) im->wblk[i] = st_bf16_to_f32(src[i]);
+        mm_shape sh = {m, k, rb, {k, 1}, {1, k}, {n, 1}, dnnl_f32, 0};
+        s = mm_run(im, &sh, im->xr, im->wblk, NULL, y + r0);
+    }
+    return s;
+}
+
+/* A bf16 matmul where oneDNN has none: see bf16_native. */
+static saex_status matmul_bf16_fallback(cpu_impl *im, const be_weight *w, const float *x, int64_t m, float *y) {
+    saex_status s = cpu_grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
+    if (!s) s = cpu_grow((void **)&im->xr, &im->xr_cap, (size_t)(m * w->k) * 4);
+    if (s) return s;
+    im->k->round_bf16(x, m * w->k, im->xbf);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m * w->k; i++) im->xr[i] = st_bf16_to_f32(im->xbf[i]);
+    if (w->n_parts == 0) return mm_bf16_widened(im, w->data, w->n, w->k, m, w->n, y);
+    int64_t col = 0;
+    for (int i = 0; i < w->n_parts && !s; i++) {
+        s = mm_bf16_widened(im, w->part[i], w->part_rows[i], w->k, m, w->n, y + col);
+        col += w->part_rows[i];
+    }
+    return s;
+}
+
 static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
     cpu_impl *im = impl_of(b);
     if (m == 0) return SAEX_OK;
+    if (w->dt == BE_BF16 && !im->bf16_native) return matmul_bf16_fallback(im, w, x, m, y);
     int dt = w->dt == BE_F32 ? dnnl_f32 : dnnl_bf16;
     const void *src = x;
     if (w->dt == BE_BF16) {
@@ -422,7 +478,7 @@ static void cpu_destroy(backend *b) {
         for (int i = 0; i < MM_CACHE; i++) mm_entry_destroy(&im->cache[i]);
         if (im->strm) dnnl_stream_destroy(im->strm);
         if (im->eng) dnnl_engine_destroy(im->eng);
-        free(im->xbf), free(im->sae_pre);
+        free(im->xbf), free(im->sae_pre), free(im->xr), free(im->wblk);
         cpu_attention_free(&im->attn);
         free(im);
     }
@@ -454,6 +510,7 @@ saex_status backend_cpu_create(int threads, backend **out) {
     b->sae_create = cpu_sae_create, b->sae_free = cpu_sae_free, b->sae_topk = cpu_sae_topk;
     b->destroy = cpu_destroy;
     b->isa = im->k->isa;
+    im->bf16_native = im->k == &cpu_kernels_v4 && bf16_matmul_runs(im);
     *out = b;
     return SAEX_OK;
 }
