@@ -51,7 +51,7 @@ static inline v16 load16(const float *p) {
     memcpy(&v, p, sizeof v);
     return v;
 }
-static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+static inline void store16(float *p, const v16 *v) { memcpy(p, v, sizeof *v); }
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -86,7 +86,7 @@ static void scores_block(const float *q0, int64_t qstride, int nq, const float *
 #pragma GCC unroll 8
             for (int r = 0; r < QB; r++) acc[r] += q[r] * k; /* unrolled: acc stays in registers */
         }
-        for (int r = 0; r < nq; r++) store16(sc + r * sc_stride + jb, acc[r]);
+        for (int r = 0; r < nq; r++) store16(sc + r * sc_stride + jb, &acc[r]);
     }
 }
 
@@ -109,8 +109,8 @@ static void values_block(const float *sc, int64_t sc_stride, int nq, const float
             }
         }
         for (int r = 0; r < nq; r++) {
-            store16(o0 + r * ostride + e0, a[r][0]);
-            if (two) store16(o0 + r * ostride + e0 + KB, a[r][1]);
+            store16(o0 + r * ostride + e0, &a[r][0]);
+            if (two) store16(o0 + r * ostride + e0 + KB, &a[r][1]);
         }
     }
 }
