@@ -25,7 +25,7 @@ pc() { PKG_CONFIG_PATH="$1/lib/pkgconfig" pkg-config "${@:2}" saex; }
 # ---- 1. CPU-only build, installed into a temp prefix
 P=$tmp/cpu
 B0=$tmp/build-cpu
-if ! make -s -j2 CUDA=0 BUILD="$B0" PREFIX="$P" install "$B0/tests/test_backend" \
+if ! make -s --no-print-directory -j2 CUDA=0 BUILD="$B0" PREFIX="$P" install "$B0/tests/test_backend" \
         >"$tmp/make.log" 2>&1; then
     bad "install CUDA=0" "make failed:"; sed 's/^/    /' "$tmp/make.log" | tail -20
     exit 1
@@ -74,11 +74,11 @@ else
 fi
 
 # DESTDIR stages under another root; uninstall removes everything
-make -s CUDA=0 BUILD="$B0" PREFIX=/opt/saex DESTDIR="$tmp/stage" install >/dev/null 2>&1
+make -s --no-print-directory CUDA=0 BUILD="$B0" PREFIX=/opt/saex DESTDIR="$tmp/stage" install >/dev/null 2>&1
 [ -x "$tmp/stage/opt/saex/bin/saex" ] && grep -q '^prefix=/opt/saex$' "$tmp/stage/opt/saex/lib/pkgconfig/saex.pc" \
     && ok "DESTDIR: files under DESTDIR/PREFIX, saex.pc names PREFIX" || bad destdir "$(find "$tmp/stage" | head)"
-make -s CUDA=0 BUILD="$B0" PREFIX="$tmp/again" install >/dev/null 2>&1
-make -s CUDA=0 BUILD="$B0" PREFIX="$tmp/again" uninstall >/dev/null 2>&1
+make -s --no-print-directory CUDA=0 BUILD="$B0" PREFIX="$tmp/again" install >/dev/null 2>&1
+make -s --no-print-directory CUDA=0 BUILD="$B0" PREFIX="$tmp/again" uninstall >/dev/null 2>&1
 left=$(find "$tmp/again" -type f -o -type l)
 [ -z "$left" ] && ok "uninstall removes what install put" || bad uninstall "left: $left"
 
@@ -143,11 +143,11 @@ fi
 # ---- 4. the default build, when it has CUDA: its install links cuBLAS and cudart
 if [ ! -e "$BUILD/src/backend/cuda.o" ]; then
     skip "install with CUDA" "$BUILD has no CUDA backend (nvcc absent or CUDA=0)"
-elif [ "$(basename "$BUILD")" != build ] || ! make -q CUDA=1 BUILD="$BUILD" all 2>/dev/null; then
+elif [ "$(basename "$BUILD")" != build ] || ! make -q --no-print-directory CUDA=1 BUILD="$BUILD" all 2>/dev/null; then
     skip "install with CUDA" "$BUILD is not an up-to-date default build"
 else
     PC=$tmp/cuda
-    make -s CUDA=1 BUILD="$BUILD" PREFIX="$PC" install >/dev/null 2>&1
+    make -s --no-print-directory CUDA=1 BUILD="$BUILD" PREFIX="$PC" install >/dev/null 2>&1
     deps="$(needed "$PC/lib/libsaex.so.$VERSION")"
     libs="$(pc "$PC" --static --libs)"
     case "$deps" in

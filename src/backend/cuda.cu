@@ -485,6 +485,21 @@ __device__ __forceinline__ unsigned long long jump_key(const float *pre, const f
     return f != 0.0f ? feat_key(f, j) : 0ull;
 }
 
+/* One row's results from its keys sorted descending: the first nout
+ * decoded, the rest of k padded with -1 / 0; the block's threads share it. */
+__device__ void write_topk_row(const unsigned long long *keys, int nout, int k, int32_t *ir, float *vr) {
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        if (i < nout) {
+            unsigned long long key = keys[i];
+            ir[i] = (int32_t)(0xffffffffu - (uint32_t)(key & 0xffffffffull));
+            vr[i] = __uint_as_float((uint32_t)(key >> 32));
+        } else {
+            ir[i] = -1;
+            vr[i] = 0.0f;
+        }
+    }
+}
+
 /* JumpReLU + top-k of one row of pre[n, s] (without b_enc) per block.
  * Active features (<= TOPK_CAP) are compacted into shared memory and
  * bitonic-sorted. With more active than that, a radix select over the
@@ -577,19 +592,7 @@ __global__ void __launch_bounds__(TOPK_THREADS)
         }
     }
 
-    const int nout = total < k ? total : k;
-    int32_t *ir = ids + blockIdx.x * (int64_t)k;
-    float *vr = vals + blockIdx.x * (int64_t)k;
-    for (int i = tid; i < k; i += blockDim.x) {
-        if (i < nout) {
-            unsigned long long key = keys[i];
-            ir[i] = (int32_t)(0xffffffffu - (uint32_t)(key & 0xffffffffull));
-            vr[i] = __uint_as_float((uint32_t)(key >> 32));
-        } else {
-            ir[i] = -1;
-            vr[i] = 0.0f;
-        }
-    }
+    write_topk_row(keys, total < k ? total : k, k, ids + blockIdx.x * (int64_t)k, vals + blockIdx.x * (int64_t)k);
     if (tid == 0) nact[blockIdx.x] = total;
 }
 
@@ -621,20 +624,8 @@ __global__ void k_row_offsets(int *offsets, int rows, int s) {
 /* The first k of each row of keys sorted descending, decoded; one block per row. */
 __global__ void k_topk_from_sorted(const unsigned long long *sorted, int64_t s, int k, const int32_t *nact,
                                    int32_t *ids, float *vals) {
-    const unsigned long long *kr = sorted + blockIdx.x * s;
-    int32_t *ir = ids + blockIdx.x * (int64_t)k;
-    float *vr = vals + blockIdx.x * (int64_t)k;
     const int nout = nact[blockIdx.x] < k ? nact[blockIdx.x] : k;
-    for (int i = threadIdx.x; i < k; i += blockDim.x) {
-        if (i < nout) {
-            unsigned long long key = kr[i];
-            ir[i] = (int32_t)(0xffffffffu - (uint32_t)(key & 0xffffffffull));
-            vr[i] = __uint_as_float((uint32_t)(key >> 32));
-        } else {
-            ir[i] = -1;
-            vr[i] = 0.0f;
-        }
-    }
+    write_topk_row(sorted + blockIdx.x * s, nout, k, ids + blockIdx.x * (int64_t)k, vals + blockIdx.x * (int64_t)k);
 }
 
 /* -------------------------------------------------------------- memory ops */
