@@ -10,6 +10,8 @@
 # (x86-64-v3, no AVX-512; QEMU 7.2+ emulates AVX2 and FMA). The default build ($SAEX's folder), when it has
 # CUDA, is installed too and must link cuBLAS and cudart.
 set -u
+# a fresh make for each build below: nothing inherited from a `make test SAN=1` / NATIVE=1 above us
+unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 cd "$(dirname "$0")/.."
 SAEX=${SAEX:-build/saex}
 BUILD=$(dirname "$SAEX")
