@@ -10,6 +10,14 @@
         the driver's outputs against the references; exits 1 on failure:
         f32: relative error per token <= 1e-4; default (bf16): cosine per
         token >= 0.999; top-k overlap with a torch f32 JumpReLU >= 0.95.
+    gpu_check.py tokens --model DIR --out FILE [--samples 256] [--min-len 128] [--max-len 768] [--seed 7]
+        the benchmark's token sequences (numpy, BOS = 2 first) for bench/gpu_driver.c
+        and hf_gpu_baseline.py: int32 n, lens[n], then the tokens.
+    gpu_check.py sae --d-in D --width W --out NPZ [--calibrate RESID.safetensors --layer L]
+        a random JumpReLU SAE (make_random_ckpt.random_sae, seed 11). With
+        --calibrate: threshold 2.5 x the mean rms of resid_L (BOS rows left
+        out) in a `gpu_driver check` output, which leaves ~0.6% of features
+        active; without: threshold 0 (the SAE that calibration runs with).
     gpu_check.py overlap --work W --saex S.json
         top-k overlap of W/saex_topk.bin and W/hf_topk.bin, added to S.json.
     gpu_check.py table --saex S.json --hf H.json --roofline R.json [--mem M.json]
@@ -147,6 +155,46 @@ def compare(a):
     return 0 if ok else 1
 
 
+def draw_tokens(n, lo, hi, vocab, seed):
+    rng = np.random.default_rng(seed)
+    lens = rng.integers(lo, hi + 1, size=n).astype(np.int32)
+    seqs = [rng.integers(3, vocab, size=int(length)).astype(np.int32) for length in lens]
+    for s in seqs:
+        s[0] = 2  # BOS
+    return lens, seqs
+
+
+def tokens(a):
+    cfg = json.load(open(os.path.join(a.model, "config.json")))
+    lens, seqs = draw_tokens(a.samples, a.min_len, a.max_len, cfg["vocab_size"], a.seed)
+    with open(a.out, "wb") as fh:
+        np.array([len(lens)], np.int32).tofile(fh)
+        lens.tofile(fh)
+        for s in seqs:
+            s.tofile(fh)
+    print(f"gpu_check: {a.out}: {len(lens)} sequences, {int(lens.sum())} tokens")
+    return 0
+
+
+def sae(a):
+    sys.path.insert(0, HERE)
+    import make_random_ckpt as mrc
+
+    thr = 0.0
+    if a.calibrate:
+        got = read_st(a.calibrate)
+        x = got[f"resid_{a.layer}"].astype(np.float64)
+        starts = got["seq_start"].astype(np.int64)[:-1] if "seq_start" in got else np.array([0])
+        keep = np.ones(len(x), bool)
+        keep[starts] = False  # BOS rows: a scale of their own
+        rms = float(np.sqrt((x[keep] ** 2).mean(axis=1)).mean())
+        thr = 2.5 * rms
+        print(f"gpu_check: residual rms at layer {a.layer}: {rms:.4f} over {int(keep.sum())} tokens")
+    mrc.random_sae(a.out, a.d_in, a.width, thr, seed=11)
+    print(f"gpu_check: {a.out}: SAE {a.d_in} x {a.width}, threshold {thr:.4f}")
+    return 0
+
+
 def table(a):
     s = json.load(open(a.saex))
     h = json.load(open(a.hf))
@@ -201,7 +249,24 @@ def main():
     o = sub.add_parser("overlap")
     o.add_argument("--work", required=True)
     o.add_argument("--saex", required=True)
+    w = sub.add_parser("tokens")
+    w.add_argument("--model", required=True)
+    w.add_argument("--out", required=True)
+    w.add_argument("--samples", type=int, default=256)
+    w.add_argument("--min-len", type=int, default=128)
+    w.add_argument("--max-len", type=int, default=768)
+    w.add_argument("--seed", type=int, default=7)
+    e = sub.add_parser("sae")
+    e.add_argument("--d-in", type=int, required=True)
+    e.add_argument("--width", type=int, default=16384)
+    e.add_argument("--out", required=True)
+    e.add_argument("--calibrate")
+    e.add_argument("--layer", type=int, default=20)
     a = ap.parse_args()
+    if a.cmd == "tokens":
+        return tokens(a)
+    if a.cmd == "sae":
+        return sae(a)
     if a.cmd == "prepare":
         return prepare(a) or 0
     if a.cmd == "compare":

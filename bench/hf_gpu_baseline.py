@@ -1,50 +1,37 @@
 #!/usr/bin/env python3
 """HF transformers baseline of the saex GPU benchmark (bench/gpu.sh).
 
-    hf_gpu_baseline.py --model DIR --work W [--layer 20] [--samples 256] [--min-len 128]
-                       [--max-len 768] [--seed 7] [--k 50] [--sae-width 16384]
+    hf_gpu_baseline.py --model DIR --work W --tokens FILE --sae NPZ [--layer 20] [--k 50]
                        [--batch-tokens 32768] [--device cuda] --json OUT.json [--roofline R.json]
 
-1. draws the benchmark's token sequences (numpy, --seed) and writes them to
-   W/tokens.bin for bench/gpu_driver.c (int32: n, lens[n], tokens);
+The tokens and the SAE are the ones saex ran on (gpu_check.py tokens / sae,
+made before either side runs, so that saex's figure does not depend on this
+script).
+1. with --roofline: times one 16384 x 3584 x 14336 bf16 GEMM and writes the
+   tokens/s bound at 8.32 GFLOP per token (gemma-2-9b, 21 blocks);
 2. loads DIR (the first blocks of a Gemma-2, e.g. 21 random 9b blocks) as a
    bf16 Gemma2Model with eager attention (the one that applies softcap);
-3. measures the residual rms after --layer on the first batch and writes a
-   random JumpReLU SAE W/sae/params.npz (threshold 2.5 rms: ~0.6% active);
-4. times length-sorted, right-padded batches of at most --batch-tokens
-   (padded) tokens: forward with a hook after --layer, JumpReLU + top-k in
-   torch (f32) at every real position; writes W/hf_topk.bin (int32 [T, k],
-   in W/tokens.bin order) and the tokens/s to --json;
-5. with --roofline: times one 16384 x 3584 x 14336 bf16 GEMM and writes the
-   tokens/s bound at 8.32 GFLOP per token (gemma-2-9b, 21 blocks).
+3. times length-sorted, right-padded batches of at most --batch-tokens
+   (padded) tokens, after a warm-up batch: forward with a hook after
+   --layer, JumpReLU + top-k in torch (f32) at every real position; writes
+   W/hf_topk.bin (int32 [T, k], in token-file order) and the tokens/s to --json.
 """
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def draw_tokens(n, lo, hi, vocab, seed):
-    rng = np.random.default_rng(seed)
-    lens = rng.integers(lo, hi + 1, size=n).astype(np.int32)
-    seqs = [rng.integers(3, vocab, size=int(l)).astype(np.int32) for l in lens]
-    for s in seqs:
-        s[0] = 2  # BOS
-    return lens, seqs
-
-
-def write_tokens(path, lens, seqs):
-    with open(path, "wb") as fh:
-        np.array([len(lens)], np.int32).tofile(fh)
-        lens.tofile(fh)
-        for s in seqs:
-            s.tofile(fh)
+def read_tokens(path):
+    """gpu_check.py tokens' file: int32 n, lens[n], then the tokens."""
+    raw = np.fromfile(path, np.int32)
+    n = int(raw[0])
+    lens = raw[1:1 + n].copy()
+    offs = np.concatenate([[1 + n], 1 + n + np.cumsum(lens)])
+    return lens, [raw[offs[i]:offs[i + 1]] for i in range(n)]
 
 
 def batches_of(lens, budget):
@@ -84,29 +71,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--tokens", required=True)
+    ap.add_argument("--sae", required=True)
     ap.add_argument("--layer", type=int, default=20)
-    ap.add_argument("--samples", type=int, default=256)
-    ap.add_argument("--min-len", type=int, default=128)
-    ap.add_argument("--max-len", type=int, default=768)
-    ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--k", type=int, default=50)
-    ap.add_argument("--sae-width", type=int, default=16384)
     ap.add_argument("--batch-tokens", type=int, default=32768)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--json", required=True)
     ap.add_argument("--roofline")
     a = ap.parse_args()
     from transformers import Gemma2Model
-    sys.path.insert(0, HERE)
-    import make_random_ckpt as mrc
 
     dev = torch.device(a.device)
-    cfg = json.load(open(os.path.join(a.model, "config.json")))
     os.makedirs(a.work, exist_ok=True)
-    lens, seqs = draw_tokens(a.samples, a.min_len, a.max_len, cfg["vocab_size"], a.seed)
-    write_tokens(os.path.join(a.work, "tokens.bin"), lens, seqs)
+    lens, seqs = read_tokens(a.tokens)
     total = int(lens.sum())
-    print(f"hf: {a.samples} sequences, {total} tokens", flush=True)
+    print(f"hf: {len(lens)} sequences, {total} tokens", flush=True)
 
     if a.roofline and dev.type == "cuda":
         r = roofline(dev)
@@ -133,15 +113,13 @@ def main():
         model(input_ids=ids, attention_mask=mask, use_cache=False)
         return captured["x"], mask.bool()
 
-    sae_path = os.path.join(a.work, "sae", "params.npz")
+    sae = np.load(a.sae)
+    W = torch.from_numpy(sae["W_enc"]).to(dev)
+    b = torch.from_numpy(sae["b_enc"]).to(dev)
+    thr = torch.from_numpy(sae["threshold"]).to(dev)
+    print(f"hf: SAE {a.sae} (threshold {float(sae['threshold'][0]):.3f})", flush=True)
     with torch.no_grad():
-        x, mask = run_batch(bl[0])  # warm-up, and the rms for the SAE threshold
-        rms = float(x.float()[mask].pow(2).mean(-1).sqrt().mean())
-        w_enc = mrc.random_sae(sae_path, cfg["hidden_size"], a.sae_width, 2.5 * rms, seed=11, device=a.device)
-        W = torch.from_numpy(w_enc).to(dev)
-        b = torch.zeros(a.sae_width, device=dev)
-        thr = torch.full((a.sae_width,), 2.5 * rms, device=dev)
-        print(f"hf: SAE {sae_path} (threshold {2.5 * rms:.3f})", flush=True)
+        run_batch(bl[0])  # warm-up
         topk = np.full((total, a.k), -1, np.int32)
         offs = np.concatenate([[0], np.cumsum(lens)])
         if dev.type == "cuda":

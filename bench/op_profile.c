@@ -1,8 +1,9 @@
 /* op_profile.c — times each CPU backend op of one Gemma-2 block at real
  * shapes on random data: where a block's time goes, without a checkpoint.
  *
- *   cc -std=c11 -D_GNU_SOURCE -O2 -march=native -fopenmp -Iinclude -Isrc bench/op_profile.c \
- *      build/libsaex.a -o build/op_profile -ljansson -ldnnl -lz -lm
+ *   cc -std=c11 -D_GNU_SOURCE -O2 -march=x86-64-v3 -fopenmp -Iinclude -Isrc bench/op_profile.c \
+ *      build/libsaex.a -o build/op_profile -ljansson -ldnnl -lcrypto -lz -lm
+ *   SAEX_CPU_ISA=v3|v4 build/op_profile ...   (the CPU kernel set; default: the best this CPU runs)
  *   build/op_profile T D H KVH F [SEQ_LEN]     (head_dim 256, as Gemma-2 2B/9B)
  *   build/op_profile 3584 2304 8 4 9216         # gemma-2-2b, 7 sequences of 512
  *   build/op_profile 3584 3584 16 8 14336       # gemma-2-9b

@@ -1,35 +1,63 @@
 #!/usr/bin/env bash
 # Builds saex with CUDA here and copies what bench/gpu.sh needs on the GPU
-# machine into .device/ (git-ignored): the CLI, the GPU op test, the driver
-# and the shared libraries Ubuntu 24.04 may lack. cuBLAS is too big to carry
-# (libcublasLt is 540 MB); gpu.sh finds the GPU machine's own (torch ships it).
+# machine into .device/ (git-ignored): the CLI, the backend suite, the model
+# test, the driver, and lib/ with every shared library they load that is not
+# part of a base Ubuntu system. cuBLAS is too big to carry (libcublasLt is
+# 540 MB); gpu.sh finds the GPU machine's own (torch ships it).
 #   bench/pack_for_gpu.sh            then: run tool, carry [".device"], command `bash bench/gpu.sh .device`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v nvcc >/dev/null || { echo "pack_for_gpu: nvcc is not on PATH" >&2; exit 1; }
-# Own build folder inside .device (git-ignored), without -march=native: the
-# GPU machine's CPU is not this one.
+# Own build folder inside .device (git-ignored). The default build targets
+# x86-64-v3 with AVX-512 kernels chosen at run time, so it runs on the GPU
+# machine's CPU whatever it is.
 B=.device/build
+BINS=(saex test_backend test_model gpu_driver)
 find .device -maxdepth 1 -type f -delete 2>/dev/null || true
 rm -rf .device/lib
 [ -d build/gpu-objs ] && [ ! -d $B ] && mkdir -p .device && mv build/gpu-objs $B
 rm -f $B/libsaex.a  # ar rcs keeps stale members
-make -j2 CUDA=1 BUILD=$B OPT=-O2 $B/saex $B/tests/test_cuda_host
-LDLIBS="-ljansson -ldnnl -lz -lm -L/usr/local/cuda/lib64 -lcublas -lcudart -lstdc++"
+make -j2 CUDA=1 BUILD=$B $B/saex $B/tests/test_backend $B/tests/test_model
+LDLIBS=$(make -s CUDA=1 -f Makefile -f - <<<'print-ldlibs: ; @echo $(LDLIBS)' print-ldlibs)
 mkdir -p $B/bench .device/lib
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iinclude -o $B/bench/gpu_driver bench/gpu_driver.c \
    $B/libsaex.a -fopenmp $LDLIBS
-cp $B/saex $B/tests/test_cuda_host $B/bench/gpu_driver .device/
-strip --strip-debug .device/saex .device/test_cuda_host .device/gpu_driver
-# every non-system library the binaries (and libdnnl) load, except cuBLAS
-for lib in libdnnl.so.2 libjansson.so.4 libOpenCL.so.1 libgomp.so.1 libcudart.so.13 libz.so.1; do
-    path=$( (ldd .device/gpu_driver; ldd "$(ldd .device/gpu_driver | awk '/libdnnl/ {print $3}')") \
-            | awk -v l="$lib" '$1 == l {print $3; exit}')
-    [ -n "$path" ] || { echo "pack_for_gpu: $lib not found by ldd" >&2; exit 1; }
-    cp -L "$path" .device/lib/
+cp $B/saex $B/tests/test_backend $B/tests/test_model $B/bench/gpu_driver .device/
+for b in "${BINS[@]}"; do strip --strip-debug ".device/$b"; done
+
+# Libraries a base Ubuntu 24.04 has (glibc, the GCC runtime), and cuBLAS,
+# which gpu.sh takes from the GPU machine; everything else is carried.
+system_lib() {
+    case "$1" in
+        linux-vdso.so.* | ld-linux-x86-64.so.* | libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | \
+        libstdc++.so.* | libgcc_s.so.* | libcublas.so.* | libcublasLt.so.*) return 0 ;;
+    esac
+    return 1
+}
+# every "name => path" of ldd (awk reads its whole input: no SIGPIPE for ldd)
+deps() { ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u; }
+libdnnl=$(deps .device/gpu_driver | awk '$1 ~ /^libdnnl/ {print $2}')
+deps "${BINS[@]/#/.device/}" ${libdnnl:+"$libdnnl"} | while read -r name path; do
+    system_lib "$name" || cp -L "$path" ".device/lib/$name"
 done
-du -sh .device
+
+# Check: with only .device/lib added, every non-system library resolves
+# inside it, and nothing is "not found" (cuBLAS aside: not carried).
+bad=0
+for f in "${BINS[@]/#/.device/}" .device/lib/*; do
+    while read -r line; do
+        name=${line%% *}
+        case "$line" in
+            *"not found"*) system_lib "$name" || { echo "pack_for_gpu: $f: $name not found" >&2; bad=1; } ;;
+            *" => /"*) path=$(echo "$line" | awk '{print $3}')
+                system_lib "$name" || [ "$(dirname "$path")" = "$PWD/.device/lib" ] || [ "$(dirname "$path")" = .device/lib ] ||
+                    { echo "pack_for_gpu: $f: $name resolves to $path, outside .device/lib" >&2; bad=1; } ;;
+        esac
+    done < <(LD_LIBRARY_PATH=$PWD/.device/lib ldd "$f" 2>/dev/null | sed 's/^[[:space:]]*//')
+done
+[ $bad -eq 0 ] || { echo "pack_for_gpu: .device/lib is incomplete" >&2; exit 1; }
 ls -la .device/lib; ls .device
 # the objects stay here, out of the carried folder (the carry limit is 64 MiB)
+mkdir -p build
 rm -rf build/gpu-objs && mv .device/build build/gpu-objs
 du -sh .device

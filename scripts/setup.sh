@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libjansson-dev libdnnl-dev zlib1g-dev libssl-dev clang libclang-rt-14-dev python3 python3-jsonschema)
+pkgs+=(qemu-user)  # tests/e2e_install.sh runs saex on an emulated x86-64-v3 CPU
 pkgs+=(slurm-wlm munge)  # a throw-away single-node Slurm cluster for tests/e2e_slurm.sh
 pkgs+=(libcurl4-openssl-dev)  # Hub downloads (src/hub)
 pkgs+=(python3-dev python3-venv python3-pip git) # the Python package: its extension, tests/e2e_python.sh's venv, the clone test

@@ -5,7 +5,15 @@
  *   default (bf16) mode vs HF in bf16: reported, and bounded by 3e-2;
  *   packed batch vs one-at-a-time: <= 1e-5 relative;
  *   SAE pre-activations: <= 1e-4 relative; top-k sets equal except where
- *   two activations are within 1e-5. */
+ *   two activations are within 1e-5.
+ *
+ * The cases that run the model run once per device: the CPU with each of
+ * its kernel sets (SAEX_CPU_ISA=v3, and v4 where the CPU has AVX-512) and
+ * CUDA where a GPU is visible; an absent one prints SKIP lines.
+ * SAEX_TEST_DEVICE=cpu or cuda runs that device only (cuda then fails
+ * when no GPU is usable, rather than skipping). */
+#include "backend/backend.h"
+#include "backend/cpu_kernels.h"
 #include "safetensors.h"
 #include "saex.h"
 #include "test.h"
@@ -60,9 +68,49 @@ static double rel_err(const float *a, const float *b, int64_t n) {
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* ------------------------------------------------------------- devices */
+
+typedef struct {
+    const char *label;
+    saex_device device;
+    const char *cpu_isa; /* SAEX_CPU_ISA for the CPU */
+    const char *skip;    /* why this device is not run; NULL: run */
+} test_device;
+
+static test_device g_devices[3];
+static const test_device *g_dev; /* the one the running case uses */
+
+static void pick_devices(void) {
+    const char *only = getenv("SAEX_TEST_DEVICE");
+    int cpu = !only || !*only || strcmp(only, "cpu") == 0, cuda = !only || !*only || strcmp(only, "cuda") == 0;
+    if (!cpu && !cuda) fprintf(stderr, "SAEX_TEST_DEVICE=\"%s\": expected cpu or cuda\n", only);
+    g_devices[0] = (test_device){"cpu-v3", SAEX_DEVICE_CPU, "v3", cpu ? NULL : "SAEX_TEST_DEVICE=cuda"};
+    g_devices[1] = (test_device){"cpu-v4", SAEX_DEVICE_CPU, "v4",
+                                 !cpu ? "SAEX_TEST_DEVICE=cuda" : cpu_has_v4() ? NULL : "this CPU has no AVX-512"};
+    g_devices[2] = (test_device){"cuda", SAEX_DEVICE_CUDA, NULL, !cuda ? "SAEX_TEST_DEVICE=cpu" : NULL};
+    /* asked for by name, CUDA must be there: the case fails at open instead */
+    if (cuda && !(only && *only) && !backend_cuda_available()) g_devices[2].skip = "no GPU (backend_cuda_available() = 0)";
+}
+
+static void skip_device(void) { SKIP("%s", g_dev->skip); }
+
+static void run_on_devices(const char *name, void (*fn)(void)) {
+    for (int i = 0; i < 3; i++) {
+        char full[128];
+        snprintf(full, sizeof full, "%s[%s]", name, g_devices[i].label);
+        g_dev = &g_devices[i];
+        if (g_dev->cpu_isa) setenv("SAEX_CPU_ISA", g_dev->cpu_isa, 1);
+        t_run(full, g_dev->skip ? skip_device : fn);
+        unsetenv("SAEX_CPU_ISA");
+    }
+    g_dev = NULL;
+}
+#define RUN_DEVICES(fn) run_on_devices(#fn, fn)
+
 static saex_model *open_model(const char *dir, const int *layers, int n, saex_precision prec) {
     saex_model_options o;
     saex_model_options_init(&o);
+    if (g_dev) o.device = g_dev->device;
     o.precision = prec;
     o.max_batch_tokens = 1024;
     saex_model *m = NULL;
@@ -427,18 +475,19 @@ static void test_forward_at_kept_rows(void) {
 }
 
 int main(void) {
+    pick_devices();
     RUN(test_topk_row_order);
-    RUN(test_tiny_a_f32);
-    RUN(test_tiny_b_sharded_f32);
-    RUN(test_bf16_modes);
-    RUN(test_packed_equals_single);
-    RUN(test_forward_at_kept_rows);
-    RUN(test_sae_npz_deflated);
-    RUN(test_sae_saelens);
-    RUN(test_sae_npz_stored);
     RUN(test_bad_models);
-    RUN(test_bad_batches);
     RUN(test_bad_sae_paths);
-    RUN(test_loads_only_needed_blocks);
+    RUN_DEVICES(test_tiny_a_f32);
+    RUN_DEVICES(test_tiny_b_sharded_f32);
+    RUN_DEVICES(test_bf16_modes);
+    RUN_DEVICES(test_packed_equals_single);
+    RUN_DEVICES(test_forward_at_kept_rows);
+    RUN_DEVICES(test_sae_npz_deflated);
+    RUN_DEVICES(test_sae_saelens);
+    RUN_DEVICES(test_sae_npz_stored);
+    RUN_DEVICES(test_bad_batches);
+    RUN_DEVICES(test_loads_only_needed_blocks);
     TEST_MAIN_END();
 }

@@ -11,6 +11,7 @@
 #ifndef SAEX_BACKEND_H
 #define SAEX_BACKEND_H
 #include "saex.h"
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ typedef struct {
 typedef struct backend backend;
 struct backend {
     const char *name; /* "cpu", "cuda" */
+    const char *isa;  /* CPU kernels in use: "x86-64-v3" or "x86-64-v4" (cpu_kernels.h); NULL elsewhere */
     int threads;
 
     /* ---- memory: device pointers ---- */
@@ -104,6 +106,12 @@ struct backend {
     void (*destroy)(backend *b);
     void *impl;
 };
+
+/* RoPE's inverse frequencies inv[i] = 1 / theta^(2i / hd), i < hd / 2, in
+ * f32 as HF computes them; each backend computes them once on the host. */
+static inline void be_rope_inv_freq(float theta, int hd, float *inv) {
+    for (int i = 0; i < hd / 2; i++) inv[i] = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+}
 
 /* threads: 0 = cores available. */
 saex_status backend_cpu_create(int threads, backend **out);

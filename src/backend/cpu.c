@@ -1,12 +1,14 @@
 /* cpu.c — the CPU backend: oneDNN matmuls (bf16 on AVX512-BF16 / AMX, f32
- * otherwise) and OpenMP loops for the element-wise work and attention.
+ * otherwise) and OpenMP loops for the element-wise work and attention. The
+ * kernels that gain from AVX-512 live in cpu_kernels.c / cpu_attention.c and
+ * are chosen for the CPU at create (cpu_kernels.h).
  *
  * This is also the numerical reference for the CUDA backend: every op is
  * written in the plainest form that computes what HF transformers computes
  * in f32. "Device" pointers are ordinary host pointers here. */
 #include "backend/backend.h"
 #include "backend/cpu_attention.h"
-#include "backend/cpu_math.h"
+#include "backend/cpu_kernels.h"
 #include "backend/cpu_scratch.h"
 #include "error.h"
 #include "safetensors.h"
@@ -41,12 +43,22 @@ typedef struct {
 #define MM_CACHE 256
 
 typedef struct {
+    const cpu_kernels *k; /* the kernels for this CPU's instruction set */
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     mm_entry cache[MM_CACHE];
     unsigned long tick;
     uint16_t *xbf;   /* [cap] activations rounded to bf16 for a bf16 matmul */
     size_t xbf_cap;
+    /* 0 where oneDNN has no bf16 matmul (oneDNN 2.x needs AVX-512 for it):
+     * a bf16 matmul then runs in f32 on its bf16-rounded input and on the
+     * weight widened a block of rows at a time — the same products, summed
+     * in f32, without a widened copy of the whole weight. */
+    int bf16_native;
+    float *xr;       /* [m, k] the input rounded to bf16, as f32 (no bf16_native) */
+    size_t xr_cap;
+    float *wblk;     /* [WIDEN_ROWS-ish, k] one block of a bf16 weight widened (no bf16_native) */
+    size_t wblk_cap;
     cpu_attn_scratch attn;
     float *sae_pre;  /* [rows, s] SAE pre-activations of one chunk */
     size_t sae_cap;
@@ -168,6 +180,15 @@ static mm_shape dense_wt(int64_t m, int64_t k, int64_t n, int dt) {
     return sh;
 }
 
+/* 1 if oneDNN can make a bf16 matmul on this CPU (oneDNN 2.x: AVX-512 and up). */
+static int bf16_matmul_runs(cpu_impl *im) {
+    mm_shape sh = dense_wt(16, 32, 16, dnnl_bf16);
+    mm_entry *e;
+    if (mm_get(im, &sh, &e) == SAEX_OK) return 1;
+    saex_clear_error();
+    return 0;
+}
+
 /* ------------------------------------------------------------------ memory */
 
 static saex_status cpu_alloc(backend *b, size_t bytes, void **out) {
@@ -259,20 +280,53 @@ static int cpu_weight_borrows(backend *b, const be_weight *w) { return w->n_part
 
 /* ----------------------------------------------------------------- compute */
 
-static void round_to_bf16(const float *x, int64_t n, uint16_t *out) {
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++) out[i] = vbf16(x[i]);
+#define WIDEN_BYTES ((size_t)4 << 20) /* f32 bytes of one widened weight block: stays in cache */
+
+/* y[:, col0 : col0 + rows] = xr . W^T for W[rows, k] bf16, in f32 blocks of rows. */
+static saex_status mm_bf16_widened(cpu_impl *im, const uint16_t *W, int64_t rows, int64_t k, int64_t m, int64_t n,
+                                   float *y) {
+    int64_t blk = (int64_t)(WIDEN_BYTES / ((size_t)k * 4));
+    if (blk < 16) blk = 16;
+    if (blk > rows) blk = rows;
+    saex_status s = cpu_grow((void **)&im->wblk, &im->wblk_cap, (size_t)(blk * k) * 4);
+    for (int64_t r0 = 0; r0 < rows && !s; r0 += blk) {
+        int64_t rb = rows - r0 < blk ? rows - r0 : blk;
+        const uint16_t *src = W + r0 * k;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < rb * k; i++) im->wblk[i] = st_bf16_to_f32(src[i]);
+        mm_shape sh = {m, k, rb, {k, 1}, {1, k}, {n, 1}, dnnl_f32, 0};
+        s = mm_run(im, &sh, im->xr, im->wblk, NULL, y + r0);
+    }
+    return s;
+}
+
+/* A bf16 matmul where oneDNN has none: see bf16_native. */
+static saex_status matmul_bf16_fallback(cpu_impl *im, const be_weight *w, const float *x, int64_t m, float *y) {
+    saex_status s = cpu_grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
+    if (!s) s = cpu_grow((void **)&im->xr, &im->xr_cap, (size_t)(m * w->k) * 4);
+    if (s) return s;
+    im->k->round_bf16(x, m * w->k, im->xbf);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m * w->k; i++) im->xr[i] = st_bf16_to_f32(im->xbf[i]);
+    if (w->n_parts == 0) return mm_bf16_widened(im, w->data, w->n, w->k, m, w->n, y);
+    int64_t col = 0;
+    for (int i = 0; i < w->n_parts && !s; i++) {
+        s = mm_bf16_widened(im, w->part[i], w->part_rows[i], w->k, m, w->n, y + col);
+        col += w->part_rows[i];
+    }
+    return s;
 }
 
 static saex_status cpu_matmul(backend *b, const be_weight *w, const float *x, int64_t m, float *y) {
     cpu_impl *im = impl_of(b);
     if (m == 0) return SAEX_OK;
+    if (w->dt == BE_BF16 && !im->bf16_native) return matmul_bf16_fallback(im, w, x, m, y);
     int dt = w->dt == BE_F32 ? dnnl_f32 : dnnl_bf16;
     const void *src = x;
     if (w->dt == BE_BF16) {
         saex_status s = cpu_grow((void **)&im->xbf, &im->xbf_cap, (size_t)(m * w->k) * 2);
         if (s) return s;
-        round_to_bf16(x, m * w->k, im->xbf);
+        im->k->round_bf16(x, m * w->k, im->xbf);
         src = im->xbf;
     }
     if (w->n_parts == 0) {
@@ -332,8 +386,7 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
     int64_t stride = (int64_t)(nh + 2 * nkv) * hd;
     float inv_freq[4096];
     if (half > 4096) return saex_fail(SAEX_ERR_UNSUPPORTED, "cpu: head_dim %d too large", hd);
-    /* As HF computes it, in f32: 1 / theta^(2i / hd). */
-    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+    be_rope_inv_freq(theta, hd, inv_freq);
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < m; t++) {
         float cs[4096], sn[4096];
@@ -350,17 +403,15 @@ static saex_status cpu_rope(backend *b, float *qkv, const int32_t *pos, int64_t 
 
 static saex_status cpu_attention(backend *b, const float *qkv, const int *seq_start, int n_seqs,
                                  const be_attn_params *p, float *out) {
-    return cpu_attention_run(qkv, seq_start, n_seqs, p, out, &impl_of(b)->attn);
+    cpu_impl *im = impl_of(b);
+    if (n_seqs < 0 || p->n_heads < 1 || p->n_kv_heads < 1 || p->n_heads % p->n_kv_heads)
+        return saex_fail(SAEX_ERR_ARG, "cpu: attention: %d heads, %d kv heads (heads must be a multiple of kv heads)",
+                         p->n_heads, p->n_kv_heads);
+    return im->k->attention(qkv, seq_start, n_seqs, p, out, &im->attn);
 }
 
 static saex_status cpu_geglu(backend *b, const float *gu, int64_t m, int64_t f, float *out) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m; i++) {
-        const float *g = gu + i * 2 * f, *u = g + f;
-        float *o = out + i * f;
-#pragma omp simd
-        for (int64_t j = 0; j < f; j++) o[j] = vgelu_tanh(g[j]) * u[j];
-    }
+    impl_of(b)->k->geglu(gu, m, f, out);
     return SAEX_OK;
 }
 
@@ -387,20 +438,22 @@ static void cpu_sae_free(backend *b, be_sae *e) { free(e); }
 static saex_status cpu_sae_topk(backend *b, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids,
                                 float *vals, int32_t *n_active) {
     cpu_impl *im = impl_of(b);
-    saex_status st = cpu_grow((void **)&im->sae_pre, &im->sae_cap, (size_t)SAE_CHUNK * (size_t)e->s * 4);
+    if (k < 1) return saex_fail(SAEX_ERR_ARG, "cpu: sae_topk: k = %d (must be at least 1)", k);
+    if (n <= 0) return SAEX_OK;
+    int64_t chunk = n < SAE_CHUNK ? n : SAE_CHUNK; /* a few rows need no 256-row scratch */
+    saex_status st = cpu_grow((void **)&im->sae_pre, &im->sae_cap, (size_t)chunk * (size_t)e->s * 4);
     if (st) return st;
-    saex_feature *feat = malloc((size_t)k * sizeof *feat * SAE_CHUNK);
+    saex_feature *feat = malloc((size_t)k * sizeof *feat * (size_t)chunk);
     if (!feat) return saex_fail(SAEX_ERR_NOMEM, "cpu: out of memory");
-    for (int64_t r0 = 0; r0 < n && !st; r0 += SAE_CHUNK) {
-        int64_t rows = n - r0 < SAE_CHUNK ? n - r0 : SAE_CHUNK;
+    for (int64_t r0 = 0; r0 < n && !st; r0 += chunk) {
+        int64_t rows = n - r0 < chunk ? n - r0 : chunk;
         mm_shape sh = {rows, e->d, e->s, {e->d, 1}, {e->s, 1}, {e->s, 1}, dnnl_f32, 1}; /* W_enc is [d, s] */
         st = mm_run(im, &sh, x + r0 * e->d, e->W, e->b, im->sae_pre);
         if (st) break;
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             float *f = im->sae_pre + r * e->s;
-            /* JumpReLU as SAELens: relu(pre) where pre > threshold (strict). */
-            for (int64_t j = 0; j < e->s; j++) f[j] = f[j] > e->thr[j] && f[j] > 0 ? f[j] : 0.0f;
+            im->k->jumprelu(f, e->thr, e->s); /* JumpReLU as SAELens: relu(pre) where pre > threshold (strict) */
             int64_t na;
             saex_feature *fr = feat + r * k;
             int got = saex_topk_row(f, e->s, k, fr, &na);
@@ -425,7 +478,7 @@ static void cpu_destroy(backend *b) {
         for (int i = 0; i < MM_CACHE; i++) mm_entry_destroy(&im->cache[i]);
         if (im->strm) dnnl_stream_destroy(im->strm);
         if (im->eng) dnnl_engine_destroy(im->eng);
-        free(im->xbf), free(im->sae_pre);
+        free(im->xbf), free(im->sae_pre), free(im->xr), free(im->wblk);
         cpu_attention_free(&im->attn);
         free(im);
     }
@@ -444,7 +497,7 @@ saex_status backend_cpu_create(int threads, backend **out) {
     b->threads = threads > 0 ? threads : saex_cpu_count();
     omp_set_num_threads(b->threads);
     saex_status s;
-    if ((s = dnnl_check(dnnl_engine_create(&im->eng, dnnl_cpu, 0), "engine")) ||
+    if ((s = cpu_kernels_pick(&im->k)) || (s = dnnl_check(dnnl_engine_create(&im->eng, dnnl_cpu, 0), "engine")) ||
         (s = dnnl_check(dnnl_stream_create(&im->strm, im->eng, dnnl_stream_default_flags), "stream"))) {
         cpu_destroy(b);
         return s;
@@ -456,6 +509,8 @@ saex_status backend_cpu_create(int threads, backend **out) {
     b->attention = cpu_attention, b->geglu = cpu_geglu, b->gather_rows = cpu_gather_rows;
     b->sae_create = cpu_sae_create, b->sae_free = cpu_sae_free, b->sae_topk = cpu_sae_topk;
     b->destroy = cpu_destroy;
+    b->isa = im->k->isa;
+    im->bf16_native = im->k == &cpu_kernels_v4 && bf16_matmul_runs(im);
     *out = b;
     return SAEX_OK;
 }

@@ -1,4 +1,5 @@
-/* cpu_attention.c — attention for the CPU backend.
+/* cpu_attention.c — attention for the CPU backend, compiled once per
+ * instruction set (cpu_kernels.h: every function here is ISA(name)).
  *
  * For each sequence, head and block of QB queries:
  *   S = Q K^T * scale, softcap, causal + window mask, softmax (f32), O = P V.
@@ -12,6 +13,7 @@
  * K is transposed once per (sequence, kv head) so that row of K^T is
  * contiguous; every query head of a GQA group reuses it. */
 #include "backend/cpu_attention.h"
+#include "backend/cpu_kernels.h"
 #include "backend/cpu_math.h"
 #include "backend/cpu_scratch.h"
 #include "error.h"
@@ -25,6 +27,20 @@
 #pragma GCC optimize("fp-contract=fast")
 
 typedef float v16 __attribute__((vector_size(64)));
+/* v16 never crosses a call between objects (load16 / store16 are static and
+ * inlined), so the ABI GCC warns about for non-AVX-512 builds is not at stake. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+/* Every function of this file carries the ISA suffix (see cpu_kernels.h). */
+#define load16 ISA(load16)
+#define store16 ISA(store16)
+#define round_up ISA(round_up)
+#define transpose_keys ISA(transpose_keys)
+#define scores_block ISA(scores_block)
+#define values_block ISA(values_block)
+#define softmax_row ISA(softmax_row)
+#define attend_block ISA(attend_block)
+#define cpu_attention_run ISA(cpu_attention_run)
 
 #define QB 8  /* queries per block */
 #define KB 16 /* keys per score block: one v16 */
@@ -35,7 +51,7 @@ static inline v16 load16(const float *p) {
     memcpy(&v, p, sizeof v);
     return v;
 }
-static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+static inline void store16(float *p, const v16 *v) { memcpy(p, v, sizeof *v); }
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -70,7 +86,7 @@ static void scores_block(const float *q0, int64_t qstride, int nq, const float *
 #pragma GCC unroll 8
             for (int r = 0; r < QB; r++) acc[r] += q[r] * k; /* unrolled: acc stays in registers */
         }
-        for (int r = 0; r < nq; r++) store16(sc + r * sc_stride + jb, acc[r]);
+        for (int r = 0; r < nq; r++) store16(sc + r * sc_stride + jb, &acc[r]);
     }
 }
 
@@ -93,8 +109,8 @@ static void values_block(const float *sc, int64_t sc_stride, int nq, const float
             }
         }
         for (int r = 0; r < nq; r++) {
-            store16(o0 + r * ostride + e0, a[r][0]);
-            if (two) store16(o0 + r * ostride + e0 + KB, a[r][1]);
+            store16(o0 + r * ostride + e0, &a[r][0]);
+            if (two) store16(o0 + r * ostride + e0 + KB, &a[r][1]);
         }
     }
 }
@@ -188,9 +204,4 @@ saex_status cpu_attention_run(const float *qkv, const int *seq_start, int n_seqs
     }
     free(kt_off);
     return SAEX_OK;
-}
-
-void cpu_attention_free(cpu_attn_scratch *scr) {
-    free(scr->kt), free(scr->sc);
-    memset(scr, 0, sizeof *scr);
 }

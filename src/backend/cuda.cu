@@ -13,9 +13,13 @@
  *     more (bf16 copy of matmul inputs, upload chunks, SAE pre-activations),
  *     so the steady state allocates nothing;
  *   - staging: two pinned host buffers; uploads ping-pong between them so
- *     the host copy of one chunk overlaps the DMA of the other.
+ *     the host copy of one chunk overlaps the DMA of the other. Small
+ *     per-call arrays (attention tiles, gather rows) have their own pair of
+ *     pinned buffers: an upload from pageable memory would wait for the
+ *     whole stream at every call.
  * Every CUDA / cuBLAS call is checked; a failure becomes
  * saex_fail(SAEX_ERR_BACKEND, "cuda: <call>: <reason>"). */
+#include <cub/device/device_segmented_radix_sort.cuh>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -44,9 +48,12 @@ extern "C" {
 #define ATT_MAXT 8   /* head_dim / 32 rounded up: head_dim <= 256 */
 #define ATT_MAX_HD (32 * ATT_MAXT)
 
-/* SAE top-k: candidates sorted in shared memory */
+/* SAE top-k: up to TOPK_CAP, candidates sorted in shared memory; larger k
+ * sorts whole rows in global memory (CUB), SORT_BYTES at most per chunk */
 #define TOPK_CAP 4096
 #define TOPK_THREADS 512
+#define SORT_BYTES ((size_t)1 << 30)
+#define SMALL_MIN_BYTES ((size_t)64 << 10) /* each pinned buffer of small_upload, at least */
 
 /* ------------------------------------------------------------ the handle */
 
@@ -61,6 +68,13 @@ typedef struct {
     int stage_next;
     void *small; /* device: attention tile map, gather row list */
     size_t small_bytes;
+    void *small_host[2]; /* pinned, small_host_bytes each: what small_upload copies from */
+    size_t small_host_bytes;
+    cudaEvent_t small_done[2]; /* recorded after the copy that reads small_host[i] */
+    int small_next;
+    float *rope_inv; /* device [rope_hd / 2]: RoPE inverse frequencies for rope_theta */
+    int rope_hd;
+    float rope_theta;
 } cuda_impl;
 
 struct be_weight {
@@ -141,12 +155,36 @@ static saex_status scratch(cuda_impl *c, size_t bytes, void **out) {
     return SAEX_OK;
 }
 
-/* Small host array -> device (c->small). cudaMemcpyAsync from pageable
- * memory stages the bytes before it returns, so src may go away at once. */
+/* Grows the two pinned buffers of small_upload to at least `bytes` each,
+ * once the copies that read them are done. */
+static saex_status small_host_grow(cuda_impl *c, size_t bytes) {
+    if (bytes <= c->small_host_bytes) return SAEX_OK;
+    size_t want = bytes > SMALL_MIN_BYTES ? bytes + bytes / 2 : SMALL_MIN_BYTES;
+    for (int i = 0; i < 2; i++) {
+        CK(cudaEventSynchronize(c->small_done[i]));
+        if (c->small_host[i]) CK(cudaFreeHost(c->small_host[i]));
+        c->small_host[i] = NULL;
+    }
+    c->small_host_bytes = 0;
+    for (int i = 0; i < 2; i++) CK(cudaHostAlloc(&c->small_host[i], want, cudaHostAllocDefault));
+    c->small_host_bytes = want;
+    return SAEX_OK;
+}
+
+/* Small host array -> device (c->small), through a pinned buffer so that
+ * the copy is queued without waiting for the stream; src may go away at
+ * once. The device buffer is reused by the next call: stream order puts
+ * that copy after the kernel that reads this one. */
 static saex_status small_upload(cuda_impl *c, const void *src, size_t bytes, void **out) {
     saex_status st = grow(c, &c->small, &c->small_bytes, bytes);
+    if (!st) st = small_host_grow(c, bytes);
     if (st) return st;
-    CK(cudaMemcpyAsync(c->small, src, bytes, cudaMemcpyHostToDevice, c->stream));
+    int i = c->small_next;
+    c->small_next ^= 1;
+    CK(cudaEventSynchronize(c->small_done[i])); /* the copy two calls ago has read small_host[i] */
+    memcpy(c->small_host[i], src, bytes);
+    CK(cudaMemcpyAsync(c->small, c->small_host[i], bytes, cudaMemcpyHostToDevice, c->stream));
+    CK(cudaEventRecord(c->small_done[i], c->stream));
     *out = c->small;
     return SAEX_OK;
 }
@@ -270,8 +308,9 @@ __global__ void k_rmsnorm(const float *x, const float *w, int64_t d, float eps, 
 }
 
 /* Rotate-half RoPE on the q and k heads of qkv[m, (nh + 2 nkv) hd]: one
- * thread per (row, head, i < hd/2) rotates the pair (i, i + hd/2). */
-__global__ void k_rope(float *qkv, const int32_t *pos, int64_t m, int nhk, int nall, int hd, float theta) {
+ * thread per (row, head, i < hd/2) rotates the pair (i, i + hd/2) by
+ * pos * inv_freq[i] (computed on the host: be_rope_inv_freq). */
+__global__ void k_rope(float *qkv, const int32_t *pos, const float *inv_freq, int64_t m, int nhk, int nall, int hd) {
     int half = hd / 2;
     int64_t total = m * nhk * half;
     for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
@@ -279,8 +318,7 @@ __global__ void k_rope(float *qkv, const int32_t *pos, int64_t m, int nhk, int n
         int64_t rh = t / half;
         int h = (int)(rh % nhk);
         int64_t r = rh / nhk;
-        float inv = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
-        float ang = (float)pos[r] * inv;
+        float ang = (float)pos[r] * inv_freq[i];
         float cs = cosf(ang), sn = sinf(ang);
         float *p = qkv + r * (int64_t)nall * hd + (int64_t)h * hd;
         float x1 = p[i], x2 = p[i + half];
@@ -289,9 +327,12 @@ __global__ void k_rope(float *qkv, const int32_t *pos, int64_t m, int nhk, int n
     }
 }
 
+/* 0.5 x (1 + tanh(u)) = x / (1 + e^(-2u)), the form cpu_math.h uses: the
+ * first loses every digit to cancellation in 1 + tanh(u) for x below -3. */
 __device__ __forceinline__ float gelu_tanh(float x) {
     const float k0 = 0.7978845608028654f; /* sqrt(2 / pi) */
-    return 0.5f * x * (1.0f + tanhf(k0 * (x + 0.044715f * x * x * x)));
+    float u = k0 * (x + 0.044715f * x * x * x);
+    return x / (1.0f + expf(-2.0f * u));
 }
 
 /* out[r, c] = gelu_tanh(gu[r, c]) * gu[r, f + c] */
@@ -444,6 +485,21 @@ __device__ __forceinline__ unsigned long long jump_key(const float *pre, const f
     return f != 0.0f ? feat_key(f, j) : 0ull;
 }
 
+/* One row's results from its keys sorted descending: the first nout
+ * decoded, the rest of k padded with -1 / 0; the block's threads share it. */
+__device__ void write_topk_row(const unsigned long long *keys, int nout, int k, int32_t *ir, float *vr) {
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        if (i < nout) {
+            unsigned long long key = keys[i];
+            ir[i] = (int32_t)(0xffffffffu - (uint32_t)(key & 0xffffffffull));
+            vr[i] = __uint_as_float((uint32_t)(key >> 32));
+        } else {
+            ir[i] = -1;
+            vr[i] = 0.0f;
+        }
+    }
+}
+
 /* JumpReLU + top-k of one row of pre[n, s] (without b_enc) per block.
  * Active features (<= TOPK_CAP) are compacted into shared memory and
  * bitonic-sorted. With more active than that, a radix select over the
@@ -536,20 +592,40 @@ __global__ void __launch_bounds__(TOPK_THREADS)
         }
     }
 
-    const int nout = total < k ? total : k;
-    int32_t *ir = ids + blockIdx.x * (int64_t)k;
-    float *vr = vals + blockIdx.x * (int64_t)k;
-    for (int i = tid; i < k; i += blockDim.x) {
-        if (i < nout) {
-            unsigned long long key = keys[i];
-            ir[i] = (int32_t)(0xffffffffu - (uint32_t)(key & 0xffffffffull));
-            vr[i] = __uint_as_float((uint32_t)(key >> 32));
-        } else {
-            ir[i] = -1;
-            vr[i] = 0.0f;
-        }
-    }
+    write_topk_row(keys, total < k ? total : k, k, ids + blockIdx.x * (int64_t)k, vals + blockIdx.x * (int64_t)k);
     if (tid == 0) nact[blockIdx.x] = total;
+}
+
+/* For k > TOPK_CAP. keys[r, j] = the sort key of feature j of row r (0 when
+ * inactive), nact[r] = how many are active; one block per row. */
+__global__ void k_sae_keys(const float *pre, const float *b, const float *thr, int64_t s, unsigned long long *keys,
+                           int32_t *nact) {
+    __shared__ int count;
+    const float *p = pre + blockIdx.x * s;
+    unsigned long long *kr = keys + blockIdx.x * s;
+    if (threadIdx.x == 0) count = 0;
+    __syncthreads();
+    int mine = 0;
+    for (int64_t j = threadIdx.x; j < s; j += blockDim.x) {
+        unsigned long long key = jump_key(p, b, thr, j);
+        kr[j] = key;
+        mine += key != 0;
+    }
+    atomicAdd(&count, mine);
+    __syncthreads();
+    if (threadIdx.x == 0) nact[blockIdx.x] = count;
+}
+
+/* offsets[i] = i * s: where each row's segment starts (and the last ends) */
+__global__ void k_row_offsets(int *offsets, int rows, int s) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i <= rows; i += gridDim.x * blockDim.x) offsets[i] = i * s;
+}
+
+/* The first k of each row of keys sorted descending, decoded; one block per row. */
+__global__ void k_topk_from_sorted(const unsigned long long *sorted, int64_t s, int k, const int32_t *nact,
+                                   int32_t *ids, float *vals) {
+    const int nout = nact[blockIdx.x] < k ? nact[blockIdx.x] : k;
+    write_topk_row(sorted + blockIdx.x * s, nout, k, ids + blockIdx.x * (int64_t)k, vals + blockIdx.x * (int64_t)k);
 }
 
 /* -------------------------------------------------------------- memory ops */
@@ -744,8 +820,27 @@ static saex_status cu_rope(backend *b, float *qkv, const int32_t *pos, int64_t m
                          nkv, hd);
     saex_status st = enter(c);
     if (st) return st;
+    if (!c->rope_inv || c->rope_hd != hd || c->rope_theta != theta) { /* once per model, not per layer */
+        float *inv = (float *)malloc((size_t)(hd / 2) * sizeof(float));
+        if (!inv) return saex_fail(SAEX_ERR_NOMEM, "cuda: rope: out of host memory");
+        be_rope_inv_freq(theta, hd, inv);
+        CK(cudaStreamSynchronize(c->stream)); /* queued kernels may still read the old table */
+        cudaFree(c->rope_inv);
+        c->rope_inv = NULL;
+        c->rope_hd = 0;
+        cudaError_t e = cudaMalloc((void **)&c->rope_inv, (size_t)(hd / 2) * sizeof(float));
+        if (e == cudaSuccess) st = h2d(c, c->rope_inv, inv, (size_t)(hd / 2) * sizeof(float));
+        free(inv);
+        if (e != cudaSuccess) {
+            c->rope_inv = NULL;
+            return saex_fail(SAEX_ERR_BACKEND, "cuda: cudaMalloc for RoPE frequencies: %s", cudaGetErrorString(e));
+        }
+        if (st) return st;
+        c->rope_hd = hd;
+        c->rope_theta = theta;
+    }
     int64_t total = m * (nh + nkv) * (hd / 2);
-    k_rope<<<grid_for(total, 256), 256, 0, c->stream>>>(qkv, pos, m, nh + nkv, nh + 2 * nkv, hd, theta);
+    k_rope<<<grid_for(total, 256), 256, 0, c->stream>>>(qkv, pos, c->rope_inv, m, nh + nkv, nh + 2 * nkv, hd);
     CKL("k_rope");
     return SAEX_OK;
 }
@@ -878,46 +973,119 @@ static void cu_sae_free(backend *b, be_sae *e) {
     sae_release(e);
 }
 
-static saex_status cu_sae_topk(backend *b, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids, float *vals,
-                               int32_t *n_active) {
-    cuda_impl *c = impl_of(b);
-    if (k < 1 || k > TOPK_CAP) return saex_fail(SAEX_ERR_ARG, "cuda: sae_topk: k = %d (the CUDA backend takes 1..%d)", k, TOPK_CAP);
-    if (n < 0) return saex_fail(SAEX_ERR_ARG, "cuda: sae_topk: n = %lld", (long long)n);
-    if (n == 0) return SAEX_OK;
-    saex_status st = enter(c);
-    if (st) return st;
+/* Bump allocator over one scratch buffer: 256-byte aligned pieces. */
+static size_t carve(size_t *off, size_t bytes) {
+    size_t at = *off;
+    *off += (bytes + 255) & ~(size_t)255;
+    return at;
+}
+
+/* row-major pre[rn, s] = x[rn, d] W[d, s]: column-major pre^T[s, rn] = W^T[s, d] x^T[d, rn] */
+static saex_status sae_pre(cuda_impl *c, const be_sae *e, const float *x, int64_t rn, float *pre) {
+    const float one = 1.0f, zero = 0.0f;
+    CKB(cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)e->s, (int)rn, (int)e->d, &one, e->W, CUDA_R_32F,
+                     (int)e->s, x, CUDA_R_32F, (int)e->d, &zero, pre, CUDA_R_32F, (int)e->s, CUBLAS_COMPUTE_32F,
+                     CUBLAS_GEMM_DEFAULT));
+    return SAEX_OK;
+}
+
+/* One chunk's results to the host. */
+static saex_status topk_fetch(cuda_impl *c, int64_t r0, int64_t rn, int k, const int32_t *dids, const float *dvals,
+                              const int32_t *dnact, int32_t *ids, float *vals, int32_t *n_active) {
+    saex_status st = d2h(c, ids + r0 * k, dids, (size_t)rn * k * sizeof(int32_t));
+    if (!st) st = d2h(c, vals + r0 * k, dvals, (size_t)rn * k * sizeof(float));
+    if (!st && n_active) st = d2h(c, n_active + r0, dnact, (size_t)rn * sizeof(int32_t));
+    return st;
+}
+
+/* k <= TOPK_CAP: one block per row selects and sorts in shared memory. */
+static saex_status topk_shared(cuda_impl *c, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids,
+                               float *vals, int32_t *n_active) {
     /* rows per chunk: pre-activations within SAE_PRE_BYTES, results within a staging buffer */
     int64_t per_row_out = (int64_t)k * 8 + 4;
     int64_t chunk = (int64_t)(SAE_PRE_BYTES / ((size_t)e->s * sizeof(float)));
     if (chunk > (int64_t)(STAGE_BYTES / per_row_out)) chunk = (int64_t)(STAGE_BYTES / per_row_out);
     if (chunk > n) chunk = n;
     if (chunk < 1) chunk = 1;
-    size_t pre_bytes = (size_t)chunk * (size_t)e->s * sizeof(float);
-    pre_bytes = (pre_bytes + 255) & ~(size_t)255;
-    size_t ids_bytes = ((size_t)chunk * k * 4 + 255) & ~(size_t)255;
-    size_t vals_bytes = ids_bytes;
-    void *base = NULL;
-    st = scratch(c, pre_bytes + ids_bytes + vals_bytes + (size_t)chunk * 4, &base);
+    size_t off = 0;
+    size_t o_pre = carve(&off, (size_t)chunk * (size_t)e->s * sizeof(float));
+    size_t o_ids = carve(&off, (size_t)chunk * k * 4), o_vals = carve(&off, (size_t)chunk * k * 4);
+    size_t o_nact = carve(&off, (size_t)chunk * 4);
+    char *base = NULL;
+    saex_status st = scratch(c, off, (void **)&base);
     if (st) return st;
-    float *pre = (float *)base;                                  /* [chunk, s] */
-    int32_t *dids = (int32_t *)((char *)base + pre_bytes);       /* [chunk, k] */
-    float *dvals = (float *)((char *)dids + ids_bytes);          /* [chunk, k] */
-    int32_t *dnact = (int32_t *)((char *)dvals + vals_bytes);    /* [chunk] */
-    const float one = 1.0f, zero = 0.0f;
+    float *pre = (float *)(base + o_pre);        /* [chunk, s] */
+    int32_t *dids = (int32_t *)(base + o_ids);   /* [chunk, k] */
+    float *dvals = (float *)(base + o_vals);     /* [chunk, k] */
+    int32_t *dnact = (int32_t *)(base + o_nact); /* [chunk] */
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {
         int64_t rn = n - r0 < chunk ? n - r0 : chunk;
-        /* row-major pre[rn, s] = x[rn, d] W[d, s]: column-major pre^T[s, rn] = W^T[s, d] x^T[d, rn] */
-        CKB(cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)e->s, (int)rn, (int)e->d, &one, e->W, CUDA_R_32F,
-                         (int)e->s, x + r0 * e->d, CUDA_R_32F, (int)e->d, &zero, pre, CUDA_R_32F, (int)e->s,
-                         CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        if ((st = sae_pre(c, e, x + r0 * e->d, rn, pre))) return st;
         k_sae_topk<<<(unsigned)rn, TOPK_THREADS, 0, c->stream>>>(pre, e->b, e->thr, e->s, k, dids, dvals, dnact);
         CKL("k_sae_topk");
-        st = d2h(c, ids + r0 * k, dids, (size_t)rn * k * sizeof(int32_t));
-        if (!st) st = d2h(c, vals + r0 * k, dvals, (size_t)rn * k * sizeof(float));
-        if (!st && n_active) st = d2h(c, n_active + r0, dnact, (size_t)rn * sizeof(int32_t));
-        if (st) return st;
+        if ((st = topk_fetch(c, r0, rn, k, dids, dvals, dnact, ids, vals, n_active))) return st;
     }
     return SAEX_OK;
+}
+
+/* k > TOPK_CAP (up to the SAE width and beyond): the keys of every feature
+ * of a row are sorted whole, descending, by CUB's segmented radix sort (one
+ * segment per row), and the first k are decoded. */
+static saex_status topk_sorted(cuda_impl *c, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids,
+                               float *vals, int32_t *n_active) {
+    /* per row: pre f32 + keys and their sort buffer u64 + results */
+    size_t per_row = (size_t)e->s * (4 + 8 + 8) + (size_t)k * 8 + 8;
+    int64_t chunk = (int64_t)(SORT_BYTES / per_row);
+    if (chunk > INT_MAX / e->s - 1) chunk = INT_MAX / e->s - 1; /* CUB counts items in int */
+    if (chunk > n) chunk = n;
+    if (chunk < 1) chunk = 1;
+    size_t temp_bytes = 0;
+    cub::DoubleBuffer<unsigned long long> none(NULL, NULL);
+    CK(cub::DeviceSegmentedRadixSort::SortKeysDescending(NULL, temp_bytes, none, (int)(chunk * e->s), (int)chunk,
+                                                         (const int *)NULL, (const int *)NULL, 0, 64, c->stream));
+    size_t off = 0, row_keys = (size_t)chunk * (size_t)e->s;
+    size_t o_pre = carve(&off, row_keys * 4), o_keys = carve(&off, row_keys * 8), o_alt = carve(&off, row_keys * 8);
+    size_t o_offs = carve(&off, (size_t)(chunk + 1) * 4), o_temp = carve(&off, temp_bytes);
+    size_t o_ids = carve(&off, (size_t)chunk * k * 4), o_vals = carve(&off, (size_t)chunk * k * 4);
+    size_t o_nact = carve(&off, (size_t)chunk * 4);
+    char *base = NULL;
+    saex_status st = scratch(c, off, (void **)&base);
+    if (st) return st;
+    float *pre = (float *)(base + o_pre);                                  /* [chunk, s] */
+    unsigned long long *keys = (unsigned long long *)(base + o_keys);      /* [chunk, s] */
+    unsigned long long *alt = (unsigned long long *)(base + o_alt);        /* [chunk, s] */
+    int *offs = (int *)(base + o_offs);                                    /* [chunk + 1] */
+    int32_t *dids = (int32_t *)(base + o_ids);                             /* [chunk, k] */
+    float *dvals = (float *)(base + o_vals);                               /* [chunk, k] */
+    int32_t *dnact = (int32_t *)(base + o_nact);                           /* [chunk] */
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+        int rn = (int)(n - r0 < chunk ? n - r0 : chunk);
+        if ((st = sae_pre(c, e, x + r0 * e->d, rn, pre))) return st;
+        k_sae_keys<<<(unsigned)rn, TOPK_THREADS, 0, c->stream>>>(pre, e->b, e->thr, e->s, keys, dnact);
+        CKL("k_sae_keys");
+        k_row_offsets<<<grid_for(rn + 1, 256), 256, 0, c->stream>>>(offs, rn, (int)e->s);
+        CKL("k_row_offsets");
+        cub::DoubleBuffer<unsigned long long> db(keys, alt);
+        size_t tb = temp_bytes;
+        CK(cub::DeviceSegmentedRadixSort::SortKeysDescending(base + o_temp, tb, db, (int)(rn * e->s), rn, offs,
+                                                             offs + 1, 0, 64, c->stream));
+        k_topk_from_sorted<<<(unsigned)rn, 256, 0, c->stream>>>(db.Current(), e->s, k, dnact, dids, dvals);
+        CKL("k_topk_from_sorted");
+        if ((st = topk_fetch(c, r0, rn, k, dids, dvals, dnact, ids, vals, n_active))) return st;
+    }
+    return SAEX_OK;
+}
+
+static saex_status cu_sae_topk(backend *b, const be_sae *e, const float *x, int64_t n, int k, int32_t *ids, float *vals,
+                               int32_t *n_active) {
+    cuda_impl *c = impl_of(b);
+    if (k < 1) return saex_fail(SAEX_ERR_ARG, "cuda: sae_topk: k = %d (must be at least 1)", k);
+    if (n < 0) return saex_fail(SAEX_ERR_ARG, "cuda: sae_topk: n = %lld", (long long)n);
+    if (n == 0) return SAEX_OK;
+    saex_status st = enter(c);
+    if (st) return st;
+    return k <= TOPK_CAP ? topk_shared(c, e, x, n, k, ids, vals, n_active)
+                         : topk_sorted(c, e, x, n, k, ids, vals, n_active);
 }
 
 /* -------------------------------------------------------------- lifecycle */
@@ -928,7 +1096,10 @@ static void impl_release(cuda_impl *c) {
     if (c->stream) cudaStreamSynchronize(c->stream);
     cudaFree(c->scratch);
     cudaFree(c->small);
+    cudaFree(c->rope_inv);
     for (int i = 0; i < 2; i++) {
+        if (c->small_done[i]) cudaEventDestroy(c->small_done[i]);
+        if (c->small_host[i]) cudaFreeHost(c->small_host[i]);
         if (c->stage_done[i]) cudaEventDestroy(c->stage_done[i]);
         if (c->stage[i]) cudaFreeHost(c->stage[i]);
     }
@@ -951,6 +1122,7 @@ static saex_status impl_init(cuda_impl *c, int device) {
     for (int i = 0; i < 2; i++) {
         CK(cudaHostAlloc(&c->stage[i], STAGE_BYTES, cudaHostAllocDefault));
         CK(cudaEventCreateWithFlags(&c->stage_done[i], cudaEventDisableTiming));
+        CK(cudaEventCreateWithFlags(&c->small_done[i], cudaEventDisableTiming));
     }
     CKB(cublasCreate(&c->blas));
     CKB(cublasSetStream(c->blas, c->stream));
