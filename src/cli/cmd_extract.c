@@ -18,6 +18,7 @@
 #include "args.h"
 #include "commands.h"
 #include "events.h"
+#include "progress.h"
 #include "run_dir.h"
 #include "saex.h"
 #include "signals.h"
@@ -318,8 +319,12 @@ static saex_status extract(run_state *r) {
 static int finish(run_state *r) {
     const options *o = &r->o;
     char *written = NULL;
+    double t0 = now_seconds();
     saex_status st = saex_write_output(r->doc, r->res, r->output, o->output ? 0 : SAEX_WRITE_UNIQUE, &written);
     if (st) return fail_status(st, "");
+    struct stat sb;
+    if (strcmp(written, "-") != 0 && stat(written, &sb) == 0)
+        cli_info("timing: wrote %s in %.2f s (%.1f MB)", written, now_seconds() - t0, (double)sb.st_size / 1e6);
     if (o->dump_path && (st = saex_write_residuals(r->doc, r->res, o->dump_path))) {
         free(written);
         return fail_status(st, "");

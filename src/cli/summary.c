@@ -9,6 +9,9 @@
 #define SUMMARY_K 5
 #define FAILURES_SHOWN 10
 
+/* The report goes to stdout, unless the output itself does (--output -). */
+static FILE *g_out;
+
 /* The top features at the last prompt token of a successful sample. */
 static void print_top(const summary_args *a, int64_t i) {
     for (int l = 0; l < a->n_layers; l++) {
@@ -16,10 +19,10 @@ static void print_top(const summary_args *a, int64_t i) {
         if (saex_results_sample(a->res, i, l, &v) != SAEX_OK || v.status != SAEX_SAMPLE_OK) continue;
         int p = 0;
         while (p < v.n_pos && v.position[p] != v.answer_start - 1) p++;
-        printf("  layer_%d:", a->layers[l]);
+        fprintf(g_out, "  layer_%d:", a->layers[l]);
         for (int k = 0; p < v.n_pos && k < SUMMARY_K && k < v.k; k++) {
             int32_t id = v.ids[(size_t)p * (size_t)v.k + (size_t)k];
-            if (id >= 0) printf(" %d:%.3g", id, (double)v.act[(size_t)p * (size_t)v.k + (size_t)k]);
+            if (id >= 0) fprintf(g_out, " %d:%.3g", id, (double)v.act[(size_t)p * (size_t)v.k + (size_t)k]);
         }
     }
 }
@@ -57,28 +60,28 @@ static void label_width(const summary_args *a, int *width) {
 static void print_head(const summary_args *a, int64_t ok, int64_t failed) {
     int64_t n = saex_doc_n_samples(a->doc);
     saex_doc_form form = saex_doc_form_of(a->doc);
-    printf("wrote %s (%s form, %lld variation%s: %lld ok, %lld failed", a->written, saex_doc_form_name(form),
+    fprintf(g_out, "wrote %s (%s form, %lld variation%s: %lld ok, %lld failed", a->written, saex_doc_form_name(form),
            (long long)a->n_run, a->n_run == 1 ? "" : "s", (long long)ok, (long long)failed);
-    if (a->n_run < n) printf("; %lld more left unprocessed by --max-samples", (long long)(n - a->n_run));
-    printf(")\n");
-    if (form != SAEX_FORM_RESULTS && strcmp(a->written, "-") != 0) printf("metadata: %s.meta.json\n", a->written);
-    if (a->dump_path) printf("residuals: %s\n", a->dump_path);
+    if (a->n_run < n) fprintf(g_out, "; %lld more left unprocessed by --max-samples", (long long)(n - a->n_run));
+    fprintf(g_out, ")\n");
+    if (form != SAEX_FORM_RESULTS && strcmp(a->written, "-") != 0) fprintf(g_out, "metadata: %s.meta.json\n", a->written);
+    if (a->dump_path) fprintf(g_out, "residuals: %s\n", a->dump_path);
 }
 
 static void print_rows(const summary_args *a) {
     int width;
     char label[96];
     label_width(a, &width);
-    printf("top %d features at the last prompt token (id:activation):\n", SUMMARY_K);
+    fprintf(g_out, "top %d features at the last prompt token (id:activation):\n", SUMMARY_K);
     for (int64_t i = 0; i < a->n_run && i < SUMMARY_ROWS; i++) {
         saex_sample_view v;
         saex_doc_sample_label(a->doc, i, label, sizeof label);
-        printf("  %-*s", width, label);
-        if (saex_results_sample(a->res, i, 0, &v) == SAEX_OK && v.status == SAEX_SAMPLE_ERROR) printf("  error: %s", v.reason);
+        fprintf(g_out, "  %-*s", width, label);
+        if (saex_results_sample(a->res, i, 0, &v) == SAEX_OK && v.status == SAEX_SAMPLE_ERROR) fprintf(g_out, "  error: %s", v.reason);
         else print_top(a, i);
-        printf("\n");
+        fprintf(g_out, "\n");
     }
-    if (a->n_run > SUMMARY_ROWS) printf("  ... %lld more in the output\n", (long long)(a->n_run - SUMMARY_ROWS));
+    if (a->n_run > SUMMARY_ROWS) fprintf(g_out, "  ... %lld more in the output\n", (long long)(a->n_run - SUMMARY_ROWS));
 }
 
 /* The failures: all of them with --verbose, else the first FAILURES_SHOWN
@@ -101,13 +104,14 @@ static void print_failures(const summary_args *a, int64_t failed) {
 }
 
 int64_t summary_print(const summary_args *a) {
+    g_out = strcmp(a->written, "-") ? stdout : stderr;
     int64_t ok, failed;
     count(a, &ok, &failed);
     if (a->verbose) verbose_lines(a);
     fflush(stderr);
     print_head(a, ok, failed);
     print_rows(a);
-    fflush(stdout);
+    fflush(g_out);
     print_failures(a, failed);
     return failed;
 }

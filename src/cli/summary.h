@@ -1,6 +1,7 @@
 /* summary.h — what `saex extract` and `saex merge` print when the output is
  * written: where it went, counts, the top features of the first variations
- * (stdout), and the variations that failed (stderr). */
+ * (stdout; stderr when the output itself goes to stdout), and the variations
+ * that failed (stderr). */
 #ifndef SAEX_CLI_SUMMARY_H
 #define SAEX_CLI_SUMMARY_H
 #include "saex.h"

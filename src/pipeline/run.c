@@ -9,6 +9,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 /* Out of memory and a failing device stop the run; anything else is the
  * sample's own problem. */
@@ -220,6 +227,8 @@ saex_status saex_extract(saex_extractor *x, const saex_doc *d, const saex_run_op
     if (todo && (st = saex_extractor_load_model(x))) return st;
     runner rn = {p, &r->info, x->model, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
     report(o->events, done_s, total_s, done_t, total_t, 0);
+    double t_model = 0, t_results = 0;
+    int64_t positions = 0;
     for (int64_t b = first; b < last && !st; b++) {
         if (r->st ? r->st->verified[b] : results_has(r, b)) continue;
         if (events_stop(o->events)) {
@@ -227,9 +236,13 @@ saex_status saex_extract(saex_extractor *x, const saex_doc *d, const saex_run_op
             break;
         }
         chunk c;
+        double t0 = now_seconds();
         st = run_batch(&rn, b, &c);
+        double t1 = now_seconds();
+        positions += st ? 0 : c.n_pos;
         if (!st) st = results_commit(r, &c);
         else chunk_free(&c);
+        t_model += t1 - t0, t_results += now_seconds() - t1;
         int64_t ns = p->batch_off[b + 1] - p->batch_off[b];
         done_s += ns, done_t += p->batch_tok[b];
         if (!st) report(o->events, done_s, total_s, done_t, total_t, 0);
@@ -237,5 +250,8 @@ saex_status saex_extract(saex_extractor *x, const saex_doc *d, const saex_run_op
     runner_free(&rn);
     if (st) return st;
     report(o->events, done_s, total_s, done_t, total_t, 1);
+    if (todo)
+        events_log(o->events, SAEX_LOG_INFO, "timing: model + SAE %.2f s, %lld positions kept in %.2f s (%s)", t_model,
+                   (long long)positions, t_results, r->st ? "run store" : "memory");
     return r->st ? store_mark_done(r->st) : SAEX_OK;
 }
