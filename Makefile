@@ -25,7 +25,7 @@ CUDA ?= $(if $(shell command -v $(NVCC) 2>/dev/null),1,0)
 
 CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -fopenmp \
           -Iinclude -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -ljansson -ldnnl -lcrypto -lz -lm
+LDLIBS  = -ljansson -lyajl -ldnnl -lcrypto -lz -lm
 LDFLAGS = -fopenmp $(SANFLAGS)
 
 LIB_SRC := $(wildcard src/*.c) $(wildcard src/backend/cpu*.c) \

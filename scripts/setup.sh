@@ -5,7 +5,7 @@
 #                             in .venv-ref/, for regenerating fixtures and benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(build-essential pkg-config libjansson-dev libdnnl-dev zlib1g-dev libssl-dev clang libclang-rt-14-dev python3 python3-jsonschema)
+pkgs=(build-essential pkg-config libjansson-dev libyajl-dev chromium libdnnl-dev zlib1g-dev libssl-dev clang libclang-rt-14-dev python3 python3-jsonschema)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

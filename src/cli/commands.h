@@ -15,5 +15,7 @@ enum {
 
 int cmd_extract(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
+int cmd_compare(int argc, char **argv);  /* src/cli/cmd_compare.c */
+int cmd_report(int argc, char **argv);   /* src/cli/cmd_report.c */
 
 #endif

@@ -12,6 +12,8 @@ static const char USAGE[] =
     "  extract    SAE features of Gemma-2 residual streams for prompt/response JSON\n"
     "             (a drop-in replacement for the SAELens + TransformerLens script)\n"
     "  tokenize   tokenize text with a tokenizer.json exactly as HF tokenizers does\n"
+    "  compare    features that differ between conditions of an output (rank tests, BH)\n"
+    "  report     one self-contained HTML page about an output\n"
     "\n"
     "  saex <command> --help   options of one command\n"
     "  saex --version          version\n"
@@ -34,6 +36,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "extract")) return cmd_extract(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "saex: unknown command '%s'\n\n%s", cmd, USAGE);
     return EXIT_USAGE;
 }
