@@ -83,39 +83,6 @@ static saex_status check_input(const an_dataset *ds, const saex_compare_options 
 
 /* ----------------------------------------------------------- per layer */
 
-/* Columns of one layer: for feature f, the processed samples where it is
- * active and its activation there. */
-typedef struct {
-    int64_t *ptr; /* [n_features + 1] */
-    int64_t *sample;
-    float *act;
-    int32_t n_features;
-} columns;
-
-static int columns_build(const ds_layer *l, int64_t n, columns *c) {
-    memset(c, 0, sizeof *c);
-    c->n_features = l->max_id + 1;
-    c->ptr = calloc((size_t)c->n_features + 1, sizeof *c->ptr);
-    int64_t nnz = l->off[n];
-    c->sample = malloc((size_t)(nnz ? nnz : 1) * sizeof *c->sample);
-    c->act = malloc((size_t)(nnz ? nnz : 1) * sizeof *c->act);
-    if (!c->ptr || !c->sample || !c->act) return -1;
-    for (int64_t k = 0; k < nnz; k++) c->ptr[l->id[k] + 1]++;
-    for (int32_t f = 0; f < c->n_features; f++) c->ptr[f + 1] += c->ptr[f];
-    int64_t *fill = malloc((size_t)(c->n_features ? c->n_features : 1) * sizeof *fill);
-    if (!fill) return -1;
-    memcpy(fill, c->ptr, (size_t)c->n_features * sizeof *fill);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t k = l->off[i]; k < l->off[i + 1]; k++) {
-            int64_t at = fill[l->id[k]]++;
-            c->sample[at] = i, c->act[at] = l->act[k];
-        }
-    free(fill);
-    return 0;
-}
-
-static void columns_free(columns *c) { free(c->ptr), free(c->sample), free(c->act); }
-
 /* Scratch shared by the tests of one layer. */
 typedef struct {
     int64_t *slot;   /* [n samples] +k: k-th of a, -k: k-th of b, 0: not tested */
@@ -189,7 +156,7 @@ static saex_status pick_samples(const an_dataset *ds, const ds_layer *l, saex_co
 }
 
 /* One test: every feature active in a tested sample, then BH and ranking. */
-static saex_status run_test(saex_comparison *c, int ti, const an_dataset *ds, const ds_layer *l, const columns *col,
+static saex_status run_test(saex_comparison *c, int ti, const an_dataset *ds, const ds_layer *l, const ds_columns *col,
                             scratch *w) {
     saex_comparison_test *t = &c->tests[ti];
     int paired = t->paired;
@@ -344,8 +311,8 @@ saex_status an_compare_dataset(const an_dataset *ds, const saex_compare_options 
         st = saex_fail(SAEX_ERR_NOMEM, "out of memory");
     for (int li = 0; li < ds->n_layers && !st; li++) {
         const ds_layer *l = &ds->layers[li];
-        columns col;
-        if (columns_build(l, n, &col)) st = saex_fail(SAEX_ERR_NOMEM, "out of memory");
+        ds_columns col;
+        if (ds_columns_build(l, n, &col)) st = saex_fail(SAEX_ERR_NOMEM, "out of memory");
         for (int ti = 0; ti < c->info.n_tests && !st; ti++) {
             saex_comparison_test *t = &c->tests[ti];
             if (t->layer != l->layer) continue;
@@ -353,7 +320,7 @@ saex_status an_compare_dataset(const an_dataset *ds, const saex_compare_options 
                               src->name, o->pair_by);
             if (!st) st = run_test(c, ti, ds, l, &col, &w);
         }
-        columns_free(&col);
+        ds_columns_free(&col);
     }
     free(w.slot), free(w.list_a), free(w.list_b), free(w.pair_a), free(w.pair_b), free(w.xa), free(w.xb);
     if (st) {

@@ -212,3 +212,27 @@ void an_dataset_free(an_dataset *ds) {
     free(ds->layers);
     memset(ds, 0, sizeof *ds);
 }
+
+int ds_columns_build(const ds_layer *l, int64_t n, ds_columns *c) {
+    memset(c, 0, sizeof *c);
+    c->n_features = l->max_id + 1;
+    c->ptr = calloc((size_t)c->n_features + 1, sizeof *c->ptr);
+    int64_t nnz = l->off[n];
+    c->sample = malloc((size_t)(nnz ? nnz : 1) * sizeof *c->sample);
+    c->act = malloc((size_t)(nnz ? nnz : 1) * sizeof *c->act);
+    if (!c->ptr || !c->sample || !c->act) return -1;
+    for (int64_t k = 0; k < nnz; k++) c->ptr[l->id[k] + 1]++;
+    for (int32_t f = 0; f < c->n_features; f++) c->ptr[f + 1] += c->ptr[f];
+    int64_t *fill = malloc((size_t)(c->n_features ? c->n_features : 1) * sizeof *fill);
+    if (!fill) return -1;
+    memcpy(fill, c->ptr, (size_t)c->n_features * sizeof *fill);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = l->off[i]; k < l->off[i + 1]; k++) {
+            int64_t at = fill[l->id[k]]++;
+            c->sample[at] = i, c->act[at] = l->act[k];
+        }
+    free(fill);
+    return 0;
+}
+
+void ds_columns_free(ds_columns *c) { free(c->ptr), free(c->sample), free(c->act); }

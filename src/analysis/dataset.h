@@ -49,6 +49,17 @@ typedef struct {
 saex_status an_dataset_collect(an_source *src, const an_request *req, an_dataset *ds);
 void an_dataset_free(an_dataset *ds);
 
+/* A layer by feature: for feature f, the samples where it is active
+ * (ascending) and its activation there. */
+typedef struct {
+    int64_t *ptr; /* [n_features + 1] */
+    int64_t *sample;
+    float *act;
+    int32_t n_features;
+} ds_columns;
+int ds_columns_build(const ds_layer *l, int64_t n, ds_columns *c); /* 0, or -1: out of memory */
+void ds_columns_free(ds_columns *c);
+
 /* The layer's vector of sample i. */
 static inline int64_t ds_nnz(const ds_layer *l, int64_t i) { return l->off[i + 1] - l->off[i]; }
 
