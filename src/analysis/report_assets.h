@@ -32,7 +32,8 @@ static const char REPORT_CSS[] =
     "#js-errors{background:#fde8e8;color:#b3261e;padding:8px 24px;white-space:pre-wrap}\n"
     "dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 14px;background:#fff;padding:8px 12px;\n"
     "  border:1px solid #d5dbe3}dl.meta dt{font-weight:600}dl.meta dd{margin:0;word-break:break-all}\n"
-    "select{max-width:420px}\n";
+    "select{max-width:420px}.scroll{max-height:360px;overflow:auto;display:inline-block;margin-bottom:12px}\n"
+    ".scroll table{margin:0}.scroll th{position:sticky;top:0}\n";
 
 /* Runs first: any error of the main script lands in #js-errors. */
 static const char REPORT_JS_ONERROR[] =

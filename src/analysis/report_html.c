@@ -88,7 +88,7 @@ static void write_run(FILE *f, const report *r) {
             fputs("<p class=\"muted\">No sae_extraction_metadata for this layer.</p>\n", f);
             continue;
         }
-        fputs("<dl class=\"meta\">", f);
+        fputs("<details><summary>sae_extraction_metadata</summary><dl class=\"meta\">", f);
         const char *k;
         json_t *v;
         json_object_foreach(m, k, v) {
@@ -103,7 +103,7 @@ static void write_run(FILE *f, const report *r) {
             }
             fputs("</dd>", f);
         }
-        fputs("</dl>\n", f);
+        fputs("</dl></details>\n", f);
     }
     fputs("</section>\n", f);
 }
@@ -150,13 +150,15 @@ static void write_tests(FILE *f, const report *r, int li) {
         if (T->paired) fprintf(f, " <span class=\"muted\">(Wilcoxon signed-rank, %lld pairs", (long long)T->n_a);
         else fprintf(f, " <span class=\"muted\">(Mann-Whitney U, %lld vs %lld", (long long)T->n_a, (long long)T->n_b);
         int64_t shown = T->n_rows < max_rows ? T->n_rows : max_rows;
-        fprintf(f, "; the first %lld of %lld features by rank; all in saex compare's CSV)</span></h4>\n",
-                (long long)shown, (long long)T->n_rows);
+        if (shown < T->n_rows)
+            fprintf(f, "; the first %lld of %lld features by rank, all in saex compare's CSV)</span></h4>\n",
+                    (long long)shown, (long long)T->n_rows);
+        else fprintf(f, "; %lld features)</span></h4>\n", (long long)T->n_rows);
         fprintf(f, "<div class=\"filters\" data-table=\"test%d\">filter <input class=\"text\" type=\"search\" "
                    "placeholder=\"feature, method...\"> p<sub>adj</sub> &le; <input class=\"pmax\" type=\"number\" "
                    "step=\"any\" min=\"0\" max=\"1\" style=\"width:6em\"> <span class=\"count\"></span></div>\n",
                 t);
-        fprintf(f, "<table class=\"sortable\" id=\"test%d\"><thead><tr><th>rank</th><th>feature</th>"
+        fprintf(f, "<div class=\"scroll\"><table class=\"sortable\" id=\"test%d\"><thead><tr><th>rank</th><th>feature</th>"
                    "<th>active a</th><th>active b</th><th>mean a</th><th>mean b</th><th>diff</th>"
                    "<th>r<sub>rb</sub></th><th>d</th><th>p</th><th>p<sub>adj</sub></th><th class=\"l\">method</th>"
                    "</tr></thead><tbody>\n",
@@ -179,7 +181,7 @@ static void write_tests(FILE *f, const report *r, int li) {
             td_num(f, row->p_adj, "%.3g");
             fprintf(f, "<td class=\"l\">%s</td></tr>\n", row->method);
         }
-        fputs("</tbody></table>\n", f);
+        fputs("</tbody></table></div>\n", f);
     }
 }
 
