@@ -7,19 +7,7 @@
 # a clear message and a non-zero exit.
 # Prints "ok NAME" / "FAIL NAME" / "SKIP NAME" per case; exits 1 on failure.
 set -u
-cd "$(dirname "$0")/.."
-SAEX=${SAEX:-build/saex}
-T=$(mktemp -d "${TMPDIR:-/tmp}/saex_e2e_compare.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-DEMO=(--model examples/model --sae examples/sae --target-layer 2)
-failures=0
-
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1${2:+: $2}"; failures=$((failures + 1)); }
-check() { # check NAME COMMAND...: ok when the command succeeds
-    local name=$1; shift
-    if "$@" >"$T/check.log" 2>&1; then ok "$name"; else fail "$name"; sed 's/^/    /' "$T/check.log" | head -20; fi
-}
+. "$(dirname "$0")/harness.sh" e2e_compare
 # refuses NAME PATTERN ARGS...: saex compare ARGS must fail with a message matching PATTERN.
 refuses() {
     local name=$1 pattern=$2; shift 2
@@ -28,8 +16,6 @@ refuses() {
     if [ $rc -ne 0 ] && grep -qE -- "$pattern" "$T/r.err" && [ ! -e "$T/refused.csv" ]; then ok "$name"
     else fail "$name" "exit $rc, stderr: $(head -c 300 "$T/r.err")"; fi
 }
-
-if [ ! -x "$SAEX" ]; then fail binary "$SAEX not built"; exit 1; fi
 ORACLE="python3 tests/compare_oracle.py"
 # SAEX_E2E_SCIPY=1 (and the reference venv): two cases also check the
 # p-values against SciPy (minutes: SciPy's permutation test is slow).
@@ -39,7 +25,7 @@ if [ "${SAEX_E2E_SCIPY:-0}" = 1 ] && [ -x .venv-ref/bin/python ]; then
 fi
 
 # ------------------------------------------------------------------ inputs
-# 14 questions x 3 templates from the demo's questions (results form,
+# 16 questions x 3 templates from the demo's questions (results form,
 # question_id and language on the result); one variation fails (empty
 # response).
 python3 - "$T" <<'EOF'
@@ -47,7 +33,7 @@ import json, sys
 T = sys.argv[1]
 demo = json.load(open("examples/input.json"))
 results = []
-for k in range(14):
+for k in range(16):
     src = demo["results"][k % len(demo["results"])]
     r = {"question_id": f"q{k:03d}", "language": src["language"], "variations": []}
     for v in src["variations"]:
@@ -75,12 +61,16 @@ extract "$T/in.json" "$T/all.json" --top-k 8 --save-all-tokens
 extract "$T/in_list.json" "$T/list.json" --top-k 20
 extract "$T/in.jsonl" "$T/l.jsonl" --top-k 20
 # User fields may hold NaN / Infinity (Python's json.dump writes them and saex
-# keeps them): the reader must get past them, in and across its 1 MiB chunks.
-python3 - "$T/last.json" "$T/nan.json" <<'EOF'
+# keeps them): the reader must get past them, also when one is cut by the end
+# of its first 1 MiB chunk (leading spaces put it there).
+python3 - "$T/last.json" "$T" <<'EOF'
 import sys
 text = open(sys.argv[1], encoding="utf-8").read()
-text = text.replace('"correct": "Paris"', '"correct": "Paris", "score": NaN, "w": [Infinity, -Infinity, "NaN"]')
-open(sys.argv[2], "w", encoding="utf-8").write(" " * ((1 << 20) - 3) + text)
+text = text.replace('"correct": "Paris"', '"correct": "Paris", "score": NaN, "w": [-Infinity, Infinity, "NaN"]')
+for name, word, cut in (("nan", "NaN", 1), ("inf", "-Infinity", 4)):
+    at = text.index(word)  # the first one: after it, the chunk ends `cut` bytes into the word
+    pad = (1 << 20) - cut - at
+    open(f"{sys.argv[2]}/{name}.json", "w", encoding="utf-8").write(" " * pad + text)
 EOF
 
 # ------------------------------------------------------------------ tests
@@ -97,7 +87,7 @@ if compare unpaired "$T/last.json"; then
     check unpaired_matches_oracle $ORACLE_P "$T/last.json" "$T/unpaired.csv"
     check unpaired_is_mann_whitney json_has "$T/unpaired.json" \
         'len(d["tests"]) == 3 and all(t["test"] == "mannwhitneyu" and not t["paired"] for t in d["tests"])'
-    check failed_variation_counted json_has "$T/unpaired.json" 'd["layers"][0]["failed"] == 1 and d["samples"]["total"] == 42'
+    check failed_variation_counted json_has "$T/unpaired.json" 'd["layers"][0]["failed"] == 1 and d["samples"]["total"] == 48'
     check failed_variation_reported grep -q "skipped 1 failed" "$T/unpaired.stdout"
     check terminal_table grep -qE "^ +1 +[0-9]+ +[0-9]+% ->" "$T/unpaired.stdout"
     check json_valid python3 -m json.tool "$T/unpaired.json"
@@ -115,9 +105,10 @@ fi
 if compare paired "$T/last.json" --pair-by question_id; then
     check paired_matches_oracle $ORACLE_P "$T/last.json" "$T/paired.csv" --pair-by question_id
     compare nan "$T/nan.json" --pair-by question_id && check nan_in_user_fields cmp "$T/paired.csv" "$T/nan.csv"
+    compare inf "$T/inf.json" --pair-by question_id && check infinity_in_user_fields cmp "$T/paired.csv" "$T/inf.csv"
     # q003's I_like failed: its base and I_dislike have no partner in the tests with I_like.
     check paired_left_out json_has "$T/paired.json" \
-        '[(t["n_a"], t["left_out"]) for t in d["tests"]] == [(13, 1), (14, 0), (13, 1)] and d["tests"][0]["paired"]'
+        '[(t["n_a"], t["left_out"]) for t in d["tests"]] == [(15, 1), (16, 0), (15, 1)] and d["tests"][0]["paired"]'
 fi
 
 # The same data in the three forms: question_id on the result (results form)
@@ -173,6 +164,7 @@ refuses refuses_not_saex_output 'is not a saex output.*run saex extract' example
 refuses refuses_malformed 'truncated.json:[0-9]+:[0-9]+: not valid JSON' "$T/truncated.json"
 refuses refuses_positions_on_last_token 'needs an output made with --save-all-tokens' "$T/last.json" --positions prompt-mean
 refuses refuses_unknown_baseline '--baseline "neutral" is not a value of "template_type".*"I_like"' "$T/last.json" --baseline neutral
+refuses refuses_too_many_conditions '"prompt" has 48 values: 1128 tests per layer.*--baseline' "$T/last.json" --by prompt
 refuses refuses_missing_file 'nope.json: No such file' "$T/nope.json"
 "$SAEX" compare "$T/last.json" --positions middle >/dev/null 2>"$T/usage.err"
 check bad_option_is_usage_error test $? -eq 2

@@ -9,22 +9,7 @@
 # "</script>" and markup stays text. Without chromium the browser cases SKIP.
 # Prints "ok NAME" / "FAIL NAME" / "SKIP NAME" per case; exits 1 on failure.
 set -u
-cd "$(dirname "$0")/.."
-SAEX=${SAEX:-build/saex}
-T=$(mktemp -d "${TMPDIR:-/tmp}/saex_e2e_report.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-DEMO=(--model examples/model --sae examples/sae --target-layer 2)
-failures=0
-
-ok() { echo "ok $1"; }
-fail() { echo "FAIL $1${2:+: $2}"; failures=$((failures + 1)); }
-skip() { echo "SKIP $1${2:+: $2}"; }
-check() { # check NAME COMMAND...: ok when the command succeeds
-    local name=$1; shift
-    if "$@" >"$T/check.log" 2>&1; then ok "$name"; else fail "$name"; sed 's/^/    /' "$T/check.log" | head -20; fi
-}
-
-if [ ! -x "$SAEX" ]; then fail binary "$SAEX not built"; exit 1; fi
+. "$(dirname "$0")/harness.sh" e2e_report
 
 # The demo questions, one of them with a hostile prompt.
 python3 - "$T" <<'EOF'

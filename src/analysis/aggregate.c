@@ -1,5 +1,6 @@
 /* aggregate.c — a sample's saved positions -> one sparse feature vector. */
 #include "analysis/aggregate.h"
+#include "analysis/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +22,12 @@ void an_vec_free(an_vec *v) {
     memset(v, 0, sizeof *v);
 }
 
-static int grow(void **p, int *cap, int need, size_t elem) {
-    if (need <= *cap) return 0;
-    int c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (!q) return -1;
-    *p = q, *cap = c;
-    return 0;
-}
-
-static int reserve(an_vec *v, int n) {
-    int cap = v->cap;
-    if (grow((void **)&v->id, &cap, n, sizeof *v->id)) return -1;
-    cap = v->cap;
-    if (grow((void **)&v->act, &cap, n, sizeof *v->act)) return -1;
-    v->cap = cap;
-    return 0;
+/* id and act grow together (each keeps its own capacity). */
+static int reserve(an_vec *v, int64_t n) {
+    return an_grow((void **)&v->id, &v->cap_id, n, sizeof *v->id) ||
+                   an_grow((void **)&v->act, &v->cap_act, n, sizeof *v->act)
+               ? -1
+               : 0;
 }
 
 static int cmp_i32(const void *a, const void *b) {
@@ -69,7 +59,7 @@ int an_aggregate(const an_row *rows, int n_rows, int answer_start, saex_position
             }
             /* Activations are > 0 (JumpReLU), so 0 marks "not touched yet". */
             if (out->dense[f] == 0) {
-                if (grow((void **)&out->touched, &out->touched_cap, n_touched + 1, sizeof *out->touched)) return -1;
+                if (an_grow((void **)&out->touched, &out->touched_cap, n_touched + 1, sizeof *out->touched)) return -1;
                 out->touched[n_touched++] = f;
             }
             double a = r->act[j];

@@ -18,14 +18,15 @@ typedef struct {
 
 /* A growable sparse vector; reused across samples. */
 typedef struct {
-    int n, cap;
+    int n;
+    int64_t cap_id, cap_act;
     int32_t *id;
     float *act;
     /* scratch: a dense accumulator over feature ids and the ids touched */
     double *dense;
     int32_t dense_cap;
     int32_t *touched;
-    int touched_cap;
+    int64_t touched_cap;
 } an_vec;
 
 void an_vec_free(an_vec *v);

@@ -21,6 +21,10 @@ void saex_compare_options_init(saex_compare_options *o) {
     o->positions = SAEX_POSITIONS_LAST;
 }
 
+/* Every pair of 45 conditions; more is a field that is not a condition
+ * (a prompt, an id), and its tests would not fit in memory. */
+enum { MAX_TESTS_PER_LAYER = 1000 };
+
 /* ------------------------------------------------------------- messages */
 
 /* "a, b, c" of a string table, cut at about size bytes. */
@@ -68,6 +72,12 @@ static saex_status check_input(const an_dataset *ds, const saex_compare_options 
                          "%s: \"%s\" has a single value (\"%s\") in all %lld labelled variations: nothing to "
                          "compare (choose another --by)",
                          name, o->by, ds->conds.str[0], (long long)(ds->n - ds->n_unlabelled));
+    int64_t nc = ds->conds.n, n_tests = o->baseline ? nc - 1 : nc * (nc - 1) / 2;
+    if (n_tests > MAX_TESTS_PER_LAYER)
+        return saex_fail(SAEX_ERR_ARG,
+                         "%s: \"%s\" has %lld values: %lld tests per layer (at most %d); compare with "
+                         "--baseline, or group by another field",
+                         name, o->by, (long long)nc, (long long)n_tests, MAX_TESTS_PER_LAYER);
     if (o->baseline && strtab_find(&ds->conds, o->baseline) < 0) {
         join(&ds->conds, list, sizeof list);
         return saex_fail(SAEX_ERR_ARG, "--baseline \"%s\" is not a value of \"%s\" in %s (values: %s)", o->baseline,

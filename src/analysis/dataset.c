@@ -1,5 +1,6 @@
 /* dataset.c — collects one scan of a source into per-layer sparse rows. */
 #include "analysis/dataset.h"
+#include "analysis/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,16 +65,6 @@ static void strtab_free(strtab *t) {
 
 /* ------------------------------------------------------------- growing */
 
-static int reserve(void **p, int64_t *cap, int64_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    int64_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (!q) return -1;
-    *p = q, *cap = c;
-    return 0;
-}
-
 /* The per-sample arrays grow together. */
 static int grow_samples(an_dataset *ds, int64_t need) {
     if (need <= ds->cap) return 0;
@@ -137,8 +128,8 @@ static ds_layer *layer_for(an_dataset *ds, int layer) {
     l->layer = layer;
     l->max_id = -1;
     /* The samples before this one did not have it. */
-    if (reserve((void **)&l->status, &l->cap_status, ds->n + 1, 1) ||
-        reserve((void **)&l->off, &l->cap_off, ds->n + 2, sizeof *l->off))
+    if (an_grow((void **)&l->status, &l->cap_status, ds->n + 1, 1) ||
+        an_grow((void **)&l->off, &l->cap_off, ds->n + 2, sizeof *l->off))
         return NULL;
     memset(l->status, AN_ABSENT, (size_t)ds->n);
     memset(l->off, 0, (size_t)(ds->n + 1) * sizeof *l->off);
@@ -174,8 +165,8 @@ static saex_status add_sample(void *ctx, const an_sample *s) {
             if (s->layer[k].layer == l->layer) in = &s->layer[k];
         an_status st = in ? in->status : AN_ABSENT;
         int n = st == AN_OK ? in->n : 0;
-        if (reserve((void **)&l->status, &l->cap_status, i + 1, 1) ||
-            reserve((void **)&l->off, &l->cap_off, i + 2, sizeof *l->off))
+        if (an_grow((void **)&l->status, &l->cap_status, i + 1, 1) ||
+            an_grow((void **)&l->off, &l->cap_off, i + 2, sizeof *l->off))
             goto oom;
         int64_t nnz = l->off[i];
         if (grow_nnz(l, nnz + n)) goto oom;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <yajl/yajl_parse.h>
 
+#include "analysis/grow.h"
 #include "analysis/source.h"
 #include "error.h"
 
@@ -64,7 +65,8 @@ typedef struct {
 typedef struct {
     int64_t index, r, v;
     labels own;
-    int n_layers, cap_layers;
+    int n_layers;
+    int64_t cap_layers;
     layer_rec *layers;
 } var_rec;
 
@@ -74,10 +76,12 @@ typedef struct {
     int layer;
     char *status, *reason;
     int answer_start;
-    int n_rows, cap_pos, cap_off, cap_piece;
+    int n_rows;
+    int64_t cap_pos, cap_off, cap_piece;
     int32_t *row_pos, *row_off; /* [n_rows], [n_rows + 1] */
     char **row_piece;           /* [n_rows] */
-    int n_feat, cap_fid, cap_fact;
+    int n_feat;
+    int64_t cap_fid, cap_fact;
     int32_t *fid;
     float *fact;
     int64_t cur_id;
@@ -107,13 +111,14 @@ typedef struct {
     int64_t var_in_result;
     labels result;      /* the current result's fields */
     var_rec *pending;   /* its variations, handed over when it closes */
-    int n_pending, cap_pending;
+    int n_pending;
+    int64_t cap_pending;
     var_rec var;        /* the variation being read */
     int in_var;
     layer_buf lb;
     an_vec vec;
     an_row *rows;
-    int cap_row_structs;
+    int64_t cap_row_structs;
     int fields_from; /* variations whose field names are listed */
 } json_source;
 
@@ -130,16 +135,6 @@ static int set_str(char **slot, const char *text, size_t len) {
     free(*slot);
     *slot = dup_n(text, len);
     return *slot ? 0 : -1;
-}
-
-static int grow(void **p, int *cap, int need, size_t elem) {
-    if (need <= *cap) return 0;
-    int c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (!q) return -1;
-    *p = q, *cap = c;
-    return 0;
 }
 
 static int stop(json_source *s, saex_status st) {
@@ -241,7 +236,7 @@ static int close_layer(json_source *s) {
     layer_buf *b = &s->lb;
     var_rec *v = &s->var;
     if (v->n_layers >= SAEX_MAX_LAYERS) return 1; /* more layers than saex writes: ignore the rest */
-    if (grow((void **)&v->layers, &v->cap_layers, v->n_layers + 1, sizeof *v->layers)) return nomem(s);
+    if (an_grow((void **)&v->layers, &v->cap_layers, v->n_layers + 1, sizeof *v->layers)) return nomem(s);
     layer_rec *l = &v->layers[v->n_layers];
     memset(l, 0, sizeof *l);
     l->v.layer = b->layer;
@@ -258,7 +253,7 @@ static int close_layer(json_source *s) {
         if (b->answer_start < 0)
             return stop(s, saex_fail(SAEX_ERR_FORMAT, "%s: variation %lld, layer_%d: no answer_start_position",
                                      s->path, (long long)v->index, b->layer));
-        if (grow((void **)&s->rows, &s->cap_row_structs, b->n_rows, sizeof *s->rows)) return nomem(s);
+        if (an_grow((void **)&s->rows, &s->cap_row_structs, b->n_rows, sizeof *s->rows)) return nomem(s);
         for (int i = 0; i < b->n_rows; i++) {
             int32_t pos = b->row_pos[i] < 0 ? b->answer_start - 1 : b->row_pos[i]; /* last_token */
             b->row_pos[i] = pos;
@@ -345,7 +340,7 @@ static int var_end(json_source *s, int in_result) {
     s->n_vars++;
     s->fields_from++;
     if (in_result) {
-        if (grow((void **)&s->pending, &s->cap_pending, s->n_pending + 1, sizeof *s->pending)) return nomem(s);
+        if (an_grow((void **)&s->pending, &s->cap_pending, s->n_pending + 1, sizeof *s->pending)) return nomem(s);
         s->pending[s->n_pending++] = s->var;
         memset(&s->var, 0, sizeof s->var);
         return 1;
@@ -409,9 +404,9 @@ static int open_value(json_source *s, int is_map) {
                                      "%s: --positions %s needs an output made with --save-all-tokens (this one "
                                      "has the last prompt token only)",
                                      s->path, saex_positions_name(s->req->positions)));
-        if (grow((void **)&b->row_pos, &b->cap_pos, b->n_rows + 1, sizeof *b->row_pos) ||
-            grow((void **)&b->row_off, &b->cap_off, b->n_rows + 2, sizeof *b->row_off) ||
-            grow((void **)&b->row_piece, &b->cap_piece, b->n_rows + 1, sizeof *b->row_piece))
+        if (an_grow((void **)&b->row_pos, &b->cap_pos, b->n_rows + 1, sizeof *b->row_pos) ||
+            an_grow((void **)&b->row_off, &b->cap_off, b->n_rows + 2, sizeof *b->row_off) ||
+            an_grow((void **)&b->row_piece, &b->cap_piece, b->n_rows + 1, sizeof *b->row_piece))
             return nomem(s);
         b->row_pos[b->n_rows] = last ? -1 : atoi(s->key + 6);
         b->row_off[b->n_rows] = b->n_feat;
@@ -458,8 +453,8 @@ static int close_value(json_source *s) {
         if (!b->have_id || !b->have_act)
             return stop(s, saex_fail(SAEX_ERR_FORMAT, "%s: variation %lld, layer_%d: a top_k_features entry without %s",
                                      s->path, (long long)s->var.index, b->layer, b->have_id ? "activation" : "id"));
-        if (grow((void **)&b->fid, &b->cap_fid, b->n_feat + 1, sizeof *b->fid) ||
-            grow((void **)&b->fact, &b->cap_fact, b->n_feat + 1, sizeof *b->fact))
+        if (an_grow((void **)&b->fid, &b->cap_fid, b->n_feat + 1, sizeof *b->fid) ||
+            an_grow((void **)&b->fact, &b->cap_fact, b->n_feat + 1, sizeof *b->fact))
             return nomem(s);
         if (b->cur_id < 0 || b->cur_id > INT32_MAX)
             return stop(s, saex_fail(SAEX_ERR_FORMAT, "%s: variation %lld, layer_%d: feature id %lld out of range",

@@ -43,6 +43,25 @@ int analysis_opt(int argc, char **argv, int *i, saex_compare_options *o) {
     return 1;
 }
 
+int analysis_output_arg(const char *arg, const char **output, const char *cmd) {
+    if (arg[0] == '-' && arg[1]) {
+        cli_error("unknown option %s (see saex %s --help)", arg, cmd);
+        return -1;
+    }
+    if (*output) {
+        cli_error("one OUTPUT only (got %s and %s)", *output, arg);
+        return -1;
+    }
+    *output = arg;
+    return 0;
+}
+
+int analysis_need_output(const char *output) {
+    if (output) return 0;
+    cli_error("no OUTPUT given (a file written by saex extract)");
+    return -1;
+}
+
 char *beside_output(const char *output, const char *suffix) {
     size_t n = strlen(output);
     if (n > 6 && !strcmp(output + n - 6, ".jsonl")) n -= 6;

@@ -19,6 +19,12 @@
  * 1 when matched, 0 when not one of them, -1 on a bad value (message printed). */
 int analysis_opt(int argc, char **argv, int *i, saex_compare_options *o);
 
+/* An argument that is none of the command's options: the OUTPUT, given
+ * once. Returns 0, or -1 after a message ("see saex CMD --help"). */
+int analysis_output_arg(const char *arg, const char **output, const char *cmd);
+/* -1 after a message when no OUTPUT was given. */
+int analysis_need_output(const char *output);
+
 /* OUTPUT without .json / .jsonl, then suffix: "run_layer20.json" -> "run_layer20<suffix>". Caller frees. */
 char *beside_output(const char *output, const char *suffix);
 

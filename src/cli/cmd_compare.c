@@ -93,18 +93,11 @@ int cmd_compare(int argc, char **argv) {
             prefix = v;
         } else if ((m = arg_match(argc, argv, &i, "--top", 1, &v)) != 0) {
             if (m < 0 || arg_int("--top", v, 0, 1000000, &top)) return EXIT_USAGE;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("unknown option %s (see saex compare --help)", argv[i]);
+        } else if (analysis_output_arg(argv[i], &output, "compare")) {
             return EXIT_USAGE;
-        } else if (output) {
-            cli_error("one OUTPUT only (got %s and %s)", output, argv[i]);
-            return EXIT_USAGE;
-        } else {
-            output = argv[i];
         }
     }
-    if (!output) {
-        cli_error("no OUTPUT given (a file written by saex extract)");
+    if (analysis_need_output(output)) {
         usage(stderr);
         return EXIT_USAGE;
     }

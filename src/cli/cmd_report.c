@@ -55,18 +55,11 @@ int cmd_report(int argc, char **argv) {
         } else if ((m = arg_match(argc, argv, &i, "--examples", 1, &v)) != 0) {
             if (m < 0 || arg_int("--examples", v, 1, 1000, &n)) return EXIT_USAGE;
             o.examples = (int)n;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("unknown option %s (see saex report --help)", argv[i]);
+        } else if (analysis_output_arg(argv[i], &output, "report")) {
             return EXIT_USAGE;
-        } else if (output) {
-            cli_error("one OUTPUT only (got %s and %s)", output, argv[i]);
-            return EXIT_USAGE;
-        } else {
-            output = argv[i];
         }
     }
-    if (!output) {
-        cli_error("no OUTPUT given (a file written by saex extract)");
+    if (analysis_need_output(output)) {
         usage(stderr);
         return EXIT_USAGE;
     }
