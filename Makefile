@@ -43,7 +43,7 @@ ARCH_V4 ?= -march=x86-64-v4 -mprefer-vector-width=512
 
 CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -g -Wall -Wextra -Wno-unused-parameter -fPIC -fopenmp \
           -Iinclude -Isrc $(SANFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = -ljansson -ldnnl -lcrypto -lz -lm -lcurl
+LDLIBS  = -ljansson -lyajl -ldnnl -lcrypto -lz -lm -lcurl
 LDFLAGS = -fopenmp $(SANFLAGS)
 
 CPU_ISA_SRC := src/backend/cpu_kernels.c src/backend/cpu_attention.c

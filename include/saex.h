@@ -462,6 +462,102 @@ void saex_remove_temp_files(void);
 
 /* SAEX_ANALYSIS_API: declarations added by src/analysis. */
 
+/* Which positions of a sample make its feature vector. A feature absent from
+ * a position's top-k counts as 0 there. */
+typedef enum {
+    SAEX_POSITIONS_LAST = 0,          /* the last prompt token: last_token, or token_{answer_start - 1} */
+    SAEX_POSITIONS_PROMPT_MEAN = 1,   /* every-token outputs: mean over positions < answer_start_position */
+    SAEX_POSITIONS_PROMPT_MAX = 2,    /* ... maximum over them */
+    SAEX_POSITIONS_RESPONSE_MEAN = 3, /* mean over positions >= answer_start_position */
+    SAEX_POSITIONS_RESPONSE_MAX = 4
+} saex_positions;
+const char *saex_positions_name(saex_positions p); /* "last", "prompt-mean", ... */
+int saex_positions_parse(const char *name);        /* the enum value, or -1 */
+
+typedef struct {
+    const char *by;          /* field whose values are the conditions [template_type]: the
+                              * variation's, else its result's */
+    const char *pair_by;     /* field pairing samples across conditions (Wilcoxon signed-rank);
+                              * NULL: unpaired (Mann-Whitney U) */
+    const char *baseline;    /* compare every condition with this one; NULL: every pair */
+    int layer;               /* only this block; -1: every layer in the output */
+    saex_positions positions;
+    const saex_events *events; /* progress of the reading (what "read", bytes) and should_stop */
+} saex_compare_options;
+void saex_compare_options_init(saex_compare_options *o);
+
+/* A comparison: for every layer, every pair of conditions (a, b) and every
+ * feature active in one of their samples, one row. Rows of one test (layer,
+ * a, b) are consecutive and ranked: adjusted p ascending (NaN last), then
+ * |rank-biserial|, then |mean_diff| descending, then feature id. */
+typedef struct saex_comparison saex_comparison;
+
+typedef struct {
+    int layer;
+    const char *a, *b;      /* differences and effects are b - a */
+    int paired;             /* Wilcoxon signed-rank on pairs, else Mann-Whitney U */
+    int64_t n_a, n_b;       /* samples tested; paired: pairs (n_a == n_b) */
+    int64_t n_left_out;     /* paired: samples of a or b without a partner */
+    int64_t first_row, n_rows;
+} saex_comparison_test;
+
+typedef struct {
+    const char *input, *form;  /* the output read; "results", "list", "jsonl" */
+    const char *by, *pair_by, *baseline, *positions;
+    int64_t n_samples;         /* variations in the output */
+    int64_t n_unlabelled;      /* without the `by` field: left out */
+    int n_conditions;
+    const char *const *conditions; /* in order of first appearance */
+    const int64_t *condition_size; /* labelled samples per condition */
+    int n_layers;
+    const int *layers;
+    const int64_t *n_failed;       /* per layer: status "error", skipped */
+    const int64_t *n_unprocessed;  /* per layer: no sae_activations there, or no position in range */
+    const char *const *neuronpedia; /* per layer: "gemma-2-9b/20-gemmascope-res-16k" or NULL */
+    int n_tests;
+    const saex_comparison_test *tests;
+} saex_comparison_info;
+
+typedef struct {
+    int test;                 /* index into info->tests */
+    int32_t feature;
+    int64_t rank;             /* 1-based within its test */
+    double frac_a, frac_b;    /* fraction of the tested samples where it is active */
+    double mean_a, mean_b;    /* mean activation, 0 where absent */
+    double mean_diff;         /* mean_b - mean_a */
+    double rank_biserial;     /* in [-1, 1], > 0 when b tends to be higher */
+    double cohens_d;          /* unpaired: pooled-sd d; paired: d_z. NaN when undefined */
+    const char *method;       /* "exact", "permutation", "asymptotic" */
+    double statistic;         /* Wilcoxon: min(R+, R-); Mann-Whitney: U of b */
+    double p, p_adj;          /* two-sided; Benjamini-Hochberg within the test. NaN when undefined */
+} saex_compare_row;
+
+/* Reads a saex output (results / list / JSON Lines; streamed, never held
+ * whole) and runs the tests. */
+saex_status saex_compare(const char *output, const saex_compare_options *o, saex_comparison **out);
+void saex_comparison_close(saex_comparison *c);
+const saex_comparison_info *saex_comparison_get_info(const saex_comparison *c);
+int64_t saex_comparison_n_rows(const saex_comparison *c);
+const saex_compare_row *saex_comparison_row(const saex_comparison *c, int64_t i);
+/* Neuronpedia page of a row's feature, or NULL when the layer's source is unknown (saex_free). */
+char *saex_comparison_row_url(const saex_comparison *c, int64_t i);
+/* Every row as CSV / JSON (docs/cli.md), written to a temp file, fsynced, renamed. */
+saex_status saex_comparison_write_csv(const saex_comparison *c, const char *path);
+saex_status saex_comparison_write_json(const saex_comparison *c, const char *path);
+
+typedef struct {
+    saex_compare_options compare;
+    int top;       /* rows per table [20] */
+    int examples;  /* samples shown per feature [5] */
+} saex_report_options;
+void saex_report_options_init(saex_report_options *o);
+/* One self-contained HTML file (inline CSS and JS, nothing fetched): the run's
+ * metadata, the most frequent features per condition, the comparison's top
+ * rows, and per feature its Neuronpedia link and the samples where it fires
+ * most (every-token outputs: their text shaded by the feature). The output is
+ * read twice. */
+saex_status saex_report(const char *output, const saex_report_options *o, const char *html_path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,8 @@
 #                             in .venv-ref/, for regenerating fixtures and benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(build-essential pkg-config libjansson-dev libdnnl-dev zlib1g-dev libssl-dev clang libclang-rt-14-dev python3 python3-jsonschema)
+pkgs=(build-essential pkg-config libjansson-dev libyajl-dev libdnnl-dev zlib1g-dev libssl-dev clang libclang-rt-14-dev python3 python3-jsonschema)
+pkgs+=(chromium)  # tests/e2e_report.sh checks the report page in a real browser
 pkgs+=(qemu-user)  # tests/e2e_install.sh runs saex on an emulated x86-64-v3 CPU
 pkgs+=(slurm-wlm munge)  # a throw-away single-node Slurm cluster for tests/e2e_slurm.sh
 pkgs+=(libcurl4-openssl-dev)  # Hub downloads (src/hub)

@@ -87,7 +87,7 @@ signal_run() {
     local pid=$! n=0
     until [ "$(find "$dir" -name 'b*.safetensors' | wc -l)" -ge 2 ] || [ $n -ge 500 ]; do sleep 0.01; n=$((n + 1)); done
     kill -"$sig" $pid
-    wait $pid; local rc=$?
+    wait $pid 2>/dev/null; local rc=$?
     if [ $rc -eq "$want" ] && [ ! -e "$dir/o.json" ] && no_temp "$dir"; then ok "$name"
     else fail "$name" "rc $rc (want $want): $(tail -1 "$dir.err")"; fi
 }

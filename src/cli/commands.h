@@ -18,5 +18,7 @@ int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
 int cmd_merge(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_download(int argc, char **argv); /* src/cli/cmd_download.c */
+int cmd_compare(int argc, char **argv);  /* src/cli/cmd_compare.c */
+int cmd_report(int argc, char **argv);   /* src/cli/cmd_report.c */
 
 #endif

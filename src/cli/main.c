@@ -15,6 +15,8 @@ static const char USAGE[] =
     "  merge      the output of a sharded run (Slurm job array), from its run directory\n"
     "  status     how far each shard of a run is\n"
     "  download   fetch a model (only the shards up to a layer) and SAEs into the HF cache\n"
+    "  compare    features that differ between conditions of an output (rank tests, BH)\n"
+    "  report     one self-contained HTML page about an output\n"
     "\n"
     "  saex <command> --help   options of one command\n"
     "  saex --version          version\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "status")) return cmd_status(argc - 1, argv + 1);
     if (!strcmp(cmd, "download")) return cmd_download(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "saex: unknown command '%s'\n\n%s", cmd, USAGE);
     return EXIT_USAGE;
 }
