@@ -151,13 +151,12 @@ static saex_status load_block(saex_model *m, int l) {
     static const char *o_name[] = {"self_attn.o_proj"}, *down_name[] = {"mlp.down_proj"};
     static const char *norms[] = {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"};
     int64_t qkv_rows[] = {q, kv, kv}, gu_rows[] = {c->d_ff, c->d_ff}, d_rows[] = {D};
-    saex_status s;
-    if ((s = load_stack(m, l, qkv_names, qkv_rows, 3, D, &b->qkv)) || (s = load_stack(m, l, o_name, d_rows, 1, q, &b->o)) ||
-        (s = load_stack(m, l, gu_names, gu_rows, 2, D, &b->gate_up)) ||
-        (s = load_stack(m, l, down_name, d_rows, 1, c->d_ff, &b->down)))
-        return s;
-    for (int i = 0; i < 4; i++)
-        if ((s = load_norm(m, l, norms[i], &b->norm[i]))) return s;
+    saex_status s = load_stack(m, l, qkv_names, qkv_rows, 3, D, &b->qkv);
+    if (!s) s = load_stack(m, l, o_name, d_rows, 1, q, &b->o);
+    if (!s) s = load_stack(m, l, gu_names, gu_rows, 2, D, &b->gate_up);
+    if (!s) s = load_stack(m, l, down_name, d_rows, 1, c->d_ff, &b->down);
+    for (int i = 0; i < 4 && !s; i++) s = load_norm(m, l, norms[i], &b->norm[i]);
+    if (s) return s;
     return SAEX_OK;
 }
 
@@ -204,15 +203,24 @@ static saex_status alloc_scratch(saex_model *m) {
     const gemma2_config *c = &m->cfg;
     int64_t T = m->max_tokens, D = c->d_model, hd = c->head_dim;
     backend *b = m->be;
-    saex_status s;
-    if ((s = b->alloc(b, (size_t)(T * D) * 4, (void **)&m->x)) || (s = b->alloc(b, (size_t)(T * D) * 4, (void **)&m->h)) ||
-        (s = b->alloc(b, (size_t)(T * (c->n_heads + 2 * c->n_kv_heads) * hd) * 4, (void **)&m->qkv)) ||
-        (s = b->alloc(b, (size_t)(T * c->n_heads * hd) * 4, (void **)&m->attn)) ||
-        (s = b->alloc(b, (size_t)(T * 2 * c->d_ff) * 4, (void **)&m->gu)) ||
-        (s = b->alloc(b, (size_t)(T * c->d_ff) * 4, (void **)&m->act)) ||
-        (s = b->alloc(b, (size_t)(T * D) * 4, (void **)&m->rows)) ||
-        (s = b->alloc(b, (size_t)T * 4, (void **)&m->ids_dev)) || (s = b->alloc(b, (size_t)T * 4, (void **)&m->pos_dev)))
-        return s;
+    /* Every buffer is f32 (or int32) rows of T tokens. */
+    const struct {
+        void **p;
+        int64_t cols;
+    } bufs[] = {
+        {(void **)&m->x, D},                                       /* [T, D] residual stream */
+        {(void **)&m->h, D},                                       /* [T, D] normed input / output of a sublayer */
+        {(void **)&m->qkv, (c->n_heads + 2 * c->n_kv_heads) * hd}, /* [T, (nh + 2 nkv) hd] */
+        {(void **)&m->attn, (int64_t)c->n_heads * hd},             /* [T, nh hd] */
+        {(void **)&m->gu, 2 * (int64_t)c->d_ff},                   /* [T, 2 d_ff] gate | up */
+        {(void **)&m->act, c->d_ff},                               /* [T, d_ff] */
+        {(void **)&m->rows, D},                                    /* [T, D] gathered rows for the SAE */
+        {(void **)&m->ids_dev, 1},                                 /* [T] token ids */
+        {(void **)&m->pos_dev, 1},                                 /* [T] positions */
+    };
+    saex_status s = SAEX_OK;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0] && !s; i++) s = b->alloc(b, (size_t)(T * bufs[i].cols) * 4, bufs[i].p);
+    if (s) return s;
     for (int i = 0; i < m->n_cap; i++)
         if (m->cap[i].layer != m->info.deepest_layer &&
             (s = b->alloc(b, (size_t)(T * D) * 4, (void **)&m->cap[i].resid)))
@@ -379,11 +387,11 @@ static saex_status attention_core(saex_model *m, int l) {
     int64_t T = m->T, D = c->d_model;
     be_attn_params p = {c->n_heads, c->n_kv_heads, c->head_dim, 1.0f / sqrtf(c->query_pre_attn_scalar),
                         c->attn_softcap, c->sliding[l] ? c->sliding_window : 0};
-    saex_status s;
-    if ((s = b->rmsnorm(b, m->x, k->norm[0], T, D, c->rms_eps, m->h, 0)) || (s = b->matmul(b, k->qkv, m->h, T, m->qkv)) ||
-        (s = b->rope(b, m->qkv, m->pos_dev, T, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_theta)))
-        return s;
-    return b->attention(b, m->qkv, m->seq_start, m->n_seqs, &p, m->attn);
+    saex_status s = b->rmsnorm(b, m->x, k->norm[0], T, D, c->rms_eps, m->h, 0);
+    if (!s) s = b->matmul(b, k->qkv, m->h, T, m->qkv);
+    if (!s) s = b->rope(b, m->qkv, m->pos_dev, T, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_theta);
+    if (!s) s = b->attention(b, m->qkv, m->seq_start, m->n_seqs, &p, m->attn);
+    return s;
 }
 
 /* x[0..n) += post_attention_norm(attn[0..n) . W_o^T) */
@@ -400,11 +408,12 @@ static saex_status mlp_part(saex_model *m, int l, int64_t n) {
     backend *b = m->be;
     const block *k = &m->blocks[l];
     int64_t D = c->d_model;
-    saex_status s;
-    if ((s = b->rmsnorm(b, m->x, k->norm[2], n, D, c->rms_eps, m->h, 0)) || (s = b->matmul(b, k->gate_up, m->h, n, m->gu)) ||
-        (s = b->geglu(b, m->gu, n, c->d_ff, m->act)) || (s = b->matmul(b, k->down, m->act, n, m->h)))
-        return s;
-    return b->rmsnorm(b, m->h, k->norm[3], n, D, c->rms_eps, m->x, 1);
+    saex_status s = b->rmsnorm(b, m->x, k->norm[2], n, D, c->rms_eps, m->h, 0);
+    if (!s) s = b->matmul(b, k->gate_up, m->h, n, m->gu);
+    if (!s) s = b->geglu(b, m->gu, n, c->d_ff, m->act);
+    if (!s) s = b->matmul(b, k->down, m->act, n, m->h);
+    if (!s) s = b->rmsnorm(b, m->h, k->norm[3], n, D, c->rms_eps, m->x, 1);
+    return s;
 }
 
 static saex_status full_block(saex_model *m, int l) {
@@ -423,8 +432,9 @@ static saex_status pruned_block(saex_model *m, int l) {
     saex_status s = attention_core(m, l);
     if (s) return s;
     for (int64_t i = 0; i < n; i++) m->row_idx[i] = m->seq_start[i] + m->keep_pos[i];
-    if ((s = b->gather_rows(b, m->x, D, m->row_idx, n, m->h)) || (s = b->gather_rows(b, m->attn, A, m->row_idx, n, m->qkv)))
-        return s;
+    s = b->gather_rows(b, m->x, D, m->row_idx, n, m->h);
+    if (!s) s = b->gather_rows(b, m->attn, A, m->row_idx, n, m->qkv);
+    if (s) return s;
     for (int64_t i = 0; i < n; i++) m->row_idx[i] = i;
     if ((s = b->gather_rows(b, m->h, D, m->row_idx, n, m->x))) return s;
     if ((s = attention_out(m, l, m->qkv, n))) return s;
@@ -457,11 +467,12 @@ static saex_status stage_keep(saex_model *m, const int *lens, const int *keep_po
 
 saex_status saex_model_forward_at(saex_model *m, const int32_t *const *seqs, const int *lens, int n_seqs,
                                   const int *keep_pos) {
-    saex_status s;
     m->T = 0;
-    if ((s = check_batch(m, seqs, lens, n_seqs)) || (s = stage_batch(m, seqs, lens, n_seqs)) ||
-        (s = stage_keep(m, lens, keep_pos)) || (s = m->be->embed(m->be, m->embed, m->ids_dev, m->T, m->embed_scale, m->x)))
-        return m->T = 0, s;
+    saex_status s = check_batch(m, seqs, lens, n_seqs);
+    if (!s) s = stage_batch(m, seqs, lens, n_seqs);
+    if (!s) s = stage_keep(m, lens, keep_pos);
+    if (!s) s = m->be->embed(m->be, m->embed, m->ids_dev, m->T, m->embed_scale, m->x);
+    if (s) return m->T = 0, s;
     for (int l = 0; l <= m->info.deepest_layer; l++) {
         s = l == m->info.deepest_layer && m->keep_pos ? pruned_block(m, l) : full_block(m, l);
         if (s || (s = capture_layer(m, l))) return m->T = 0, s;
@@ -540,10 +551,10 @@ saex_status saex_model_sae_topk(saex_model *m, int layer, const int *seq, const 
     for (int i = 0; i < n; i++)
         if ((s = row_of(m, c, seq[i], pos[i], &m->row_idx[i]))) return s;
     int32_t *na = n_active ? n_active : m->nact_host;
-    if ((s = grow_topk(m, (size_t)n * (size_t)k)) ||
-        (s = m->be->gather_rows(m->be, resid_of(m, c), m->cfg.d_model, m->row_idx, n, m->rows)) ||
-        (s = m->be->sae_topk(m->be, c->enc, m->rows, n, k, m->topk_ids, m->topk_vals, na)))
-        return s;
+    s = grow_topk(m, (size_t)n * (size_t)k);
+    if (!s) s = m->be->gather_rows(m->be, resid_of(m, c), m->cfg.d_model, m->row_idx, n, m->rows);
+    if (!s) s = m->be->sae_topk(m->be, c->enc, m->rows, n, k, m->topk_ids, m->topk_vals, na);
+    if (s) return s;
     for (size_t i = 0; i < (size_t)n * (size_t)k; i++) out[i] = (saex_feature){m->topk_ids[i], m->topk_vals[i]};
     return SAEX_OK;
 }
