@@ -52,6 +52,9 @@ def vector(layer, mode):
         sel = [p for p in rows if p < a]
     else:
         sel = [p for p in rows if p >= a]
+    sel = [p for p in sel if p in rows]
+    if not sel:  # e.g. an empty response: no response positions, the sample is left out
+        return None
     out = {}
     for p in sel:
         for f, v in rows.get(p, {}).items():
@@ -113,7 +116,9 @@ def main():
         vecs = {}
         for key, layer in v.get("sae_activations", {}).items():
             if layer.get("status") in ("ok", "success"):
-                vecs[int(key[len("layer_"):])] = vector(layer, a.positions)
+                vec = vector(layer, a.positions)
+                if vec is not None:
+                    vecs[int(key[len("layer_"):])] = vec
         samples.append((cond, pair, vecs))
     rows = list(csv.DictReader(open(a.csv)))
     tests = {}
