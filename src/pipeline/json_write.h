@@ -1,4 +1,5 @@
-/* json_write.h — TEMPORARY writer used until the fast one (branch jsonw) lands. */
+/* json_write.h — the output's JSON writer: buffered, streaming to a file
+ * descriptor or building a string, with the number formats docs/cli.md gives. */
 #ifndef SAEX_PIPELINE_JSON_WRITE_H
 #define SAEX_PIPELINE_JSON_WRITE_H
 #include <jansson.h>
@@ -28,6 +29,8 @@ void jw_features(jw *w, const int32_t *ids, const float *act, int k, int32_t n_a
                  int indent, int depth);
 int jw_finish(jw *w);
 char *jw_take(jw *w, size_t *len);
+/* x as the output writes an activation (out: >= 40 bytes); returns the length. */
+int jw_f32_text(float x, char *out);
 saex_status jw_to_string(const json_t *v, int indent, char **out, size_t *len);
 
 #endif
