@@ -65,5 +65,9 @@ extern PyTypeObject ext_handle_type;
 extern PyTypeObject ext_tokenizer_type;
 extern PyTypeObject ext_sae_type;
 extern PyMethodDef ext_sae_functions[];
+extern PyTypeObject ext_doc_type;
+extern PyTypeObject ext_extractor_type;
+extern PyTypeObject ext_results_type;
+extern PyMethodDef ext_pipeline_functions[];
 
 #endif

@@ -138,7 +138,9 @@ PyMODINIT_FUNC PyInit__lib(void) {
     PyObject *m = PyModule_Create(&g_module);
     if (!m) return NULL;
     if (add_type(m, &ext_handle_type, "_Handle") < 0 || add_type(m, &ext_tokenizer_type, "Tokenizer") < 0 || add_type(m, &ext_sae_type, "SAE") < 0 ||
-        add_functions(m, ext_sae_functions) < 0 || PyModule_AddIntConstant(m, "HAVE_CUDA", SAEX_EXT_CUDA) < 0 ||
+        add_functions(m, ext_sae_functions) < 0 || add_type(m, &ext_doc_type, "Doc") < 0 ||
+        add_type(m, &ext_extractor_type, "Extractor") < 0 || add_type(m, &ext_results_type, "Results") < 0 ||
+        add_functions(m, ext_pipeline_functions) < 0 || PyModule_AddIntConstant(m, "HAVE_CUDA", SAEX_EXT_CUDA) < 0 ||
         PyModule_AddIntConstant(m, "MAX_LAYERS", SAEX_MAX_LAYERS) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -9,16 +9,20 @@ in include/saex.h), the same code ``saex extract`` runs. This module is the
 Python face of it: configuration, lifetime (``cleanup()``, ``with``),
 progress and errors.
 
-STATUS: the pipeline is not bound yet. The methods that need it raise
-NotImplementedError (see ``_PENDING``); their docstrings say what they will
-do. Configuration, lifetime and the context manager work now.
+Results live in libsaex (``saex._lib.Results``): :meth:`extract_batch`
+returns them as a list of dicts that also carries the native results, so
+that :func:`save_results_to_json` writes the bytes ``saex extract`` writes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+import numpy as np
+
+from . import _lib
 from .config import ExtractionConfig
 from .progress import Progress, ProgressBar
 
@@ -28,12 +32,28 @@ __all__ = ["SAEActivationExtractor", "load_samples_from_json", "save_results_to_
 SampleResult = Dict[str, Any]
 ProgressArg = Union[bool, Callable[[Progress], None], None]
 
-_PENDING = ("needs libsaex's extraction pipeline (saex_extractor_open / saex_extract), which this "
-            "version of the saex package does not bind yet; Tokenizer, SAE and topk work now")
+
+class ExtractionResults(List[SampleResult]):
+    """What :meth:`SAEActivationExtractor.extract_batch` returns: a list with
+    one result per sample, in order (see :meth:`extract_activations`), that
+    also holds libsaex's results, from which :func:`save_results_to_json`
+    writes the output. The results stay valid after ``cleanup()``."""
+
+    def __init__(self, items: List[SampleResult], native: Any, layers: List[int]) -> None:
+        super().__init__(items)
+        self._native = native
+        self.layers: List[int] = layers
 
 
-def _pending(what: str) -> NotImplementedError:
-    return NotImplementedError(f"{what} {_PENDING}")
+def _native_progress(cb: Optional[Callable[[Progress], None]]) -> Any:
+    """libsaex's progress reports -> Progress objects for cb (None: no reports)."""
+    if cb is None:
+        return None
+
+    def report(what: str, item: Optional[str], done: int, total: int, done_tokens: int, total_tokens: int,
+               finished: int) -> None:
+        cb(Progress(what, done, total, done_tokens, total_tokens, item, bool(finished)))
+    return report
 
 
 def _progress_callback(progress: ProgressArg) -> Optional[Callable[[Progress], None]]:
@@ -88,9 +108,8 @@ class SAEActivationExtractor:
     A sample that cannot be processed (empty prompt, too long) is not an
     error: its result has ``"status": "error"`` and a ``"reason"``.
 
-    Status: the extraction methods (:meth:`load_model_and_sae`,
-    :meth:`extract_activations`, :meth:`extract_batch`) are not bound to
-    libsaex yet and raise NotImplementedError.
+    Beyond the Python tool: :meth:`residuals` (the residual stream as a
+    numpy array) and :meth:`tokens` (the token of each position).
     """
 
     def __init__(self, config: Optional[ExtractionConfig] = None, *, progress: ProgressArg = True) -> None:
@@ -124,10 +143,20 @@ class SAEActivationExtractor:
         0..L of the model on ``config.device``.
 
         Calling it is optional: the first extraction loads what is missing.
-        Not available yet: raises NotImplementedError.
         """
+        self._open_native().load_model()
+
+    def _open_native(self) -> Any:
+        """The native extractor (tokenizer + SAEs), opened on first use."""
         self._check_open()
-        raise _pending("SAEActivationExtractor.load_model_and_sae")
+        if self._native is None:
+            c = self.config
+            c.validate()
+            self._native = _lib.Extractor(
+                c.model_name, c.revision, None if c.sae_path else c.sae_release,
+                None if c.sae_path else c.sae_id, c.sae_path, c.layer_list, c.device_kind, c.cuda_device,
+                c.precision, c.threads, c.offline, _native_progress(self._progress), c.batch_tokens)
+        return self._native
 
     # --------------------------------------------------------- extraction
 
@@ -141,18 +170,17 @@ class SAEActivationExtractor:
                                             "num_active_features": 71}},
              "answer_start_position": 12,   # number of prompt tokens
              "total_tokens": 40,
-             "status": "ok"}
+             "status": "success"}
 
         With ``save_all_tokens=True``, ``activations`` holds ``token_0`` ...
         ``token_{N-1}`` instead of ``last_token``, each with its ``"token"``
         piece. Features are largest first, ties to the lower id, only
         non-zero ones. A sample that cannot be processed gives
-        ``{"status": "error", "reason": ...}``.
-
-        Not available yet: raises NotImplementedError.
+        ``{"status": "error", "reason": ...}``. With several layers
+        (``config.layers``), the result is ``{"layer_L": ..., ...}``.
         """
-        self._check_open()
-        raise _pending("SAEActivationExtractor.extract_activations")
+        return self.extract_batch([{"prompt": prompt, "response": response}], save_all_tokens,
+                                  progress=False)[0]
 
     def extract_batch(self, samples: Sequence[Dict[str, Any]], save_all_tokens: bool = False, *,
                       progress: ProgressArg = None) -> List[SampleResult]:
@@ -165,12 +193,85 @@ class SAEActivationExtractor:
         each as :meth:`extract_activations` returns it; failed samples have
         ``"status": "error"`` and do not stop the batch. ``progress``
         overrides the extractor's setting for this call. Ctrl-C stops after
-        the current batch.
-
-        Not available yet: raises NotImplementedError.
+        the current batch (KeyboardInterrupt; the extractor stays usable).
         """
-        self._check_open()
-        raise _pending("SAEActivationExtractor.extract_batch")
+        native, results = self._run(samples, save_all_tokens, progress, keep_residuals=False)
+        layers = self.config.layer_list
+        items: List[SampleResult] = []
+        for i in range(len(samples)):
+            per_layer = {f"layer_{L}": json.loads(results.sample_json(i, li)) for li, L in enumerate(layers)}
+            items.append(per_layer[f"layer_{layers[0]}"] if len(layers) == 1 else per_layer)
+        return ExtractionResults(items, results, layers)
+
+    def residuals(self, prompt: str, response: str, save_all_tokens: bool = True,
+                  layer: Optional[int] = None) -> np.ndarray:
+        """The residual stream after block ``layer`` (``blocks.L.hook_resid_post``),
+        float32 ``[positions, d_model]``: every position of prompt + response,
+        or with ``save_all_tokens=False`` only the last prompt token (one
+        row). For probes and steering vectors; the rows equal those of
+        ``saex extract --dump-residuals``. ``layer``: one of the config's
+        layers (default: the first). Raises ValueError for a sample that
+        cannot be processed (its reason)."""
+        rows, _, _ = self._residual_sample(prompt, response, save_all_tokens, layer)
+        return rows
+
+    def sae_info(self, layer: Optional[int] = None) -> Dict[str, Any]:
+        """Where the SAE of ``layer`` (default: the first) came from:
+        ``{"neuronpedia": "gemma-2-9b/20-gemmascope-res-16k" or None,
+        "sae_path", "model_dir", "d_sae", "d_in"}``. With ``neuronpedia``, a
+        feature's page is ``https://www.neuronpedia.org/{neuronpedia}/{id}``."""
+        layers = self.config.layer_list
+        L = layers[0] if layer is None else layer
+        if L not in layers:
+            raise ValueError(f"layer {layer}: this extractor captures layers {layers}")
+        return self._open_native().info(layers.index(L))
+
+    def tokens(self, prompt: str, response: str) -> List[Dict[str, Any]]:
+        """The positions of prompt + response as the model sees them:
+        ``[{"position": 0, "id": 2, "token": "<bos>"}, ...]``; positions
+        from ``answer_start_position`` on are the response."""
+        native = self.extract_batch([{"prompt": prompt, "response": response}], True, progress=False)._native
+        layer = json.loads(native.sample_json(0, 0))
+        if layer.get("status") != "success":
+            raise ValueError(f"this sample cannot be processed: {layer.get('reason')}")
+        _, positions, ids, _, _ = native.sample(0, 0)
+        acts = layer["activations"]
+        return [{"position": p, "id": t, "token": acts[f"token_{p}"].get("token")} for p, t in zip(positions, ids)]
+
+    def _residual_sample(self, prompt: str, response: str, save_all_tokens: bool,
+                         layer: Optional[int]) -> "tuple[np.ndarray, List[int], List[int]]":
+        layers = self.config.layer_list
+        li = 0 if layer is None else layers.index(layer) if layer in layers else -1
+        if li < 0:
+            raise ValueError(f"layer {layer}: this extractor captures layers {layers}")
+        _, results = self._run([{"prompt": prompt, "response": response}], save_all_tokens, False,
+                               keep_residuals=True)
+        status, positions, ids, resid, d_model = results.sample(0, li)
+        if status != 0:
+            reason = json.loads(results.sample_json(0, li)).get("reason")
+            raise ValueError(f"this sample cannot be processed: {reason}")
+        rows = np.frombuffer(resid, dtype=np.float32).reshape(len(positions), d_model).copy()
+        return rows, positions, ids
+
+    def _run(self, samples: Sequence[Dict[str, Any]], save_all_tokens: bool, progress: ProgressArg,
+             keep_residuals: bool) -> "tuple[Any, Any]":
+        """One saex_extract over samples (a list-form document): (extractor, results)."""
+        native = self._open_native()
+        if isinstance(samples, (str, bytes, dict)):
+            raise TypeError("samples: expected a list of dicts (load_samples_from_json returns one)")
+        data = json.dumps(list(samples), ensure_ascii=False, allow_nan=True).encode("utf-8", "surrogatepass")
+        doc = _lib.Doc.parse("<samples>", data)
+        results = _lib.Results()
+        cb = self._progress if progress is None else _progress_callback(progress)
+        if len(samples) < 2:
+            cb = None
+        c = self.config
+        try:
+            _lib.extract(native, doc, results, c.top_k_features, bool(save_all_tokens), False,
+                         c.chat_template == "gemma", False, c.batch_tokens, 0, keep_residuals, _native_progress(cb))
+        finally:
+            doc.close()
+        return native, results
 
     # ----------------------------------------------------------- lifetime
 
@@ -214,10 +315,12 @@ def load_samples_from_json(path: Union[str, "os.PathLike[str]"]) -> List[Dict[st
     variation's dict (a variation without ``prompt`` takes its result's).
     NaN / Infinity and a UTF-8 byte order mark are accepted. A malformed
     file raises :class:`saex.FormatError` with ``file:line:column``.
-
-    Not available yet: raises NotImplementedError.
     """
-    raise _pending("load_samples_from_json")
+    doc = _lib.Doc(path)
+    try:
+        return [json.loads(doc.sample_json(i)) for i in range(doc.n_samples())]
+    finally:
+        doc.close()
 
 
 def save_results_to_json(original_json_path: Union[str, "os.PathLike[str]"],
@@ -232,8 +335,24 @@ def save_results_to_json(original_json_path: Union[str, "os.PathLike[str]"],
     (list / JSON Lines inputs: ``<output>.meta.json``); every other field is
     kept as it was, numbers exactly. The file is written to a temporary
     name, synced and renamed: complete or absent; the input is never
-    modified. Returns the path written.
+    modified. Returns the path written. The bytes are those ``saex extract``
+    writes for the same input and options.
 
-    Not available yet: raises NotImplementedError.
+    ``extraction_results`` must be what :meth:`SAEActivationExtractor.extract_batch`
+    returned for the samples of ``original_json_path`` (one per variation,
+    in order).
     """
-    raise _pending("save_results_to_json")
+    native = getattr(extraction_results, "_native", None)
+    if native is None:
+        raise TypeError("extraction_results: expected what SAEActivationExtractor.extract_batch returned")
+    doc = _lib.Doc(original_json_path)
+    try:
+        if doc.n_samples() != len(extraction_results):
+            raise ValueError(f"{os.fspath(original_json_path)} has {doc.n_samples()} variations, "
+                             f"extraction_results {len(extraction_results)}: extract all the samples "
+                             "load_samples_from_json returns")
+        if list(config.layer_list) != list(extraction_results.layers):
+            raise ValueError(f"config has layers {config.layer_list}, the results {extraction_results.layers}")
+        return _lib.write_output(doc, native, output_json_path, False)
+    finally:
+        doc.close()

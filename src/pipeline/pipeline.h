@@ -190,6 +190,10 @@ void results_unbind(saex_results *r);
 saex_status results_chunk(saex_results *r, int64_t b, const chunk **c);
 /* Records a finished batch. */
 saex_status results_commit(saex_results *r, chunk *c);
+/* Memory results keep their own copy of the token pieces, so that they stay
+ * usable after the extractor that made them is closed (the Python package
+ * lets a notebook free the model and still write the output). */
+saex_status results_copy_vocab(saex_results *r, const saex_tokenizer *tok);
 /* The token piece of an id, or NULL. */
 const char *results_piece(const saex_results *r, int32_t id);
 /* Whether batch b is already done (store: a valid chunk file). */

@@ -30,6 +30,19 @@ saex_status saex_results_open_store(const char *dir, int shard, int n_shards, sa
     return SAEX_OK;
 }
 
+saex_status results_copy_vocab(saex_results *r, const saex_tokenizer *tok) {
+    int64_t V = saex_tokenizer_vocab_size(tok);
+    r->vocab = calloc((size_t)(V ? V : 1), sizeof *r->vocab);
+    if (!r->vocab) return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    r->vocab_n = V;
+    for (int64_t i = 0; i < V; i++) {
+        const char *p = saex_token_piece(tok, (int32_t)i);
+        if (p && !(r->vocab[i] = strdup(p))) return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    }
+    r->tok = NULL;
+    return SAEX_OK;
+}
+
 static void unbind(saex_results *r) {
     if (r->mem)
         for (int64_t b = 0; b < r->p.n_batches; b++)

@@ -191,7 +191,7 @@ static saex_status bind(saex_extractor *x, const saex_doc *d, const saex_run_opt
         json_decref(m);
     } else {
         r->mem = calloc((size_t)(r->p.n_batches ? r->p.n_batches : 1), sizeof *r->mem);
-        if (!r->mem) st = saex_fail(SAEX_ERR_NOMEM, "out of memory");
+        st = r->mem ? results_copy_vocab(r, x->tok) : saex_fail(SAEX_ERR_NOMEM, "out of memory");
     }
     if (!st) r->bound = 1;
     return st;
