@@ -320,6 +320,51 @@ static PyObject *results_sample_json(HandleObject *self, PyObject *args) {
     return text_result(st, json, len);
 }
 
+/* samples_json(start, count, l): "[...]" of sample_json for samples
+ * start..start+count-1: one json.loads for a whole batch of results. */
+static PyObject *results_samples_json(HandleObject *self, PyObject *args) {
+    long long start, count;
+    int l;
+    if (!PyArg_ParseTuple(args, "LLi:samples_json", &start, &count, &l)) return NULL;
+    saex_results *r = handle_get(self);
+    if (!r) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = PyMem_RawMalloc(cap);
+    saex_status st = SAEX_OK;
+    if (!buf) return PyErr_NoMemory();
+    buf[n++] = '[';
+    HANDLE_ENTER(self);
+    Py_BEGIN_ALLOW_THREADS
+    for (long long i = start; !st && i < start + count; i++) {
+        char *json = NULL;
+        size_t len = 0;
+        st = saex_results_sample_json(r, i, l, &json, &len);
+        if (st) break;
+        if (n + len + 2 > cap) {
+            while (n + len + 2 > cap) cap *= 2;
+            char *b = PyMem_RawRealloc(buf, cap);
+            if (!b) st = SAEX_ERR_NOMEM;
+            else buf = b;
+        }
+        if (!st) {
+            if (i > start) buf[n++] = ',';
+            memcpy(buf + n, json, len), n += len;
+        }
+        saex_free(json);
+    }
+    Py_END_ALLOW_THREADS
+    HANDLE_LEAVE(self);
+    PyObject *out = NULL;
+    if (st == SAEX_ERR_NOMEM) PyErr_NoMemory();
+    else if (st) ext_raise(st);
+    else {
+        buf[n++] = ']';
+        out = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)n, "surrogateescape");
+    }
+    PyMem_RawFree(buf);
+    return out;
+}
+
 /* sample(i, l) -> (status, positions, token_ids, resid bytes or None, d_model) */
 static PyObject *results_sample(HandleObject *self, PyObject *args) {
     long long i;
@@ -347,6 +392,8 @@ static PyObject *results_sample(HandleObject *self, PyObject *args) {
 static PyMethodDef results_methods[] = {
     {"sample_json", (PyCFunction)results_sample_json, METH_VARARGS,
      "sample_json($self, i, layer_index, /)\n--\n\nWhat the output holds under sae_activations.layer_L."},
+    {"samples_json", (PyCFunction)results_samples_json, METH_VARARGS,
+     "samples_json($self, start, count, layer_index, /)\n--\n\nA JSON array of sample_json for count samples."},
     {"sample", (PyCFunction)results_sample, METH_VARARGS,
      "sample($self, i, layer_index, /)\n--\n\n(status, positions, token_ids, residual bytes or None, d_model)."},
     {NULL, NULL, 0, NULL},

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -26,7 +27,8 @@ from . import _lib
 from .config import ExtractionConfig
 from .progress import Progress, ProgressBar
 
-__all__ = ["SAEActivationExtractor", "load_samples_from_json", "save_results_to_json"]
+__all__ = ["SAEActivationExtractor", "ExtractionResults", "LazyResults", "load_samples_from_json",
+           "save_results_to_json"]
 
 #: Result of one sample: what the output JSON holds for it under ``sae_activations["layer_L"]``.
 SampleResult = Dict[str, Any]
@@ -43,6 +45,34 @@ class ExtractionResults(List[SampleResult]):
         super().__init__(items)
         self._native = native
         self.layers: List[int] = layers
+
+
+class LazyResults(Sequence):  # type: ignore[type-arg]
+    """``extract_batch(..., lazy=True)``: the results of a batch, each turned
+    into its dict (as in the list ``extract_batch`` returns) when read, and
+    not kept. ``list(results)`` makes the list; :func:`save_results_to_json`
+    writes them directly."""
+
+    def __init__(self, native: Any, layers: List[int], n: int) -> None:
+        self._native = native
+        self.layers: List[int] = layers
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"result {i} of {self._n}")
+        per_layer = {f"layer_{L}": json.loads(self._native.sample_json(i, li)) for li, L in enumerate(self.layers)}
+        return per_layer[f"layer_{self.layers[0]}"] if len(self.layers) == 1 else per_layer
+
+    def __repr__(self) -> str:
+        return f"<saex.LazyResults: {self._n} samples, layers {self.layers}>"
 
 
 def _native_progress(cb: Optional[Callable[[Progress], None]]) -> Any:
@@ -183,7 +213,7 @@ class SAEActivationExtractor:
                                   progress=False)[0]
 
     def extract_batch(self, samples: Sequence[Dict[str, Any]], save_all_tokens: bool = False, *,
-                      progress: ProgressArg = None) -> List[SampleResult]:
+                      progress: ProgressArg = None, lazy: bool = False) -> Sequence[SampleResult]:
         """The SAE features of many samples, in packed batches of
         ``config.batch_tokens`` tokens.
 
@@ -194,14 +224,23 @@ class SAEActivationExtractor:
         ``"status": "error"`` and do not stop the batch. ``progress``
         overrides the extractor's setting for this call. Ctrl-C stops after
         the current batch (KeyboardInterrupt; the extractor stays usable).
+
+        ``lazy=True`` returns a :class:`LazyResults` instead of a list: each
+        result becomes a dict only when it is read. With ``save_all_tokens``
+        on many samples, most of the time of a list goes into making
+        millions of small dicts; a lazy result that goes straight to
+        :func:`save_results_to_json` costs none of it.
         """
         native, results = self._run(samples, save_all_tokens, progress, keep_residuals=False)
         layers = self.config.layer_list
-        items: List[SampleResult] = []
-        for i in range(len(samples)):
-            per_layer = {f"layer_{L}": json.loads(results.sample_json(i, li)) for li, L in enumerate(layers)}
-            items.append(per_layer[f"layer_{layers[0]}"] if len(layers) == 1 else per_layer)
-        return ExtractionResults(items, results, layers)
+        n = len(samples)
+        if lazy:
+            return LazyResults(results, layers, n)
+        per_layer = [json.loads(results.samples_json(0, n, li)) for li in range(len(layers))]
+        if len(layers) == 1:
+            return ExtractionResults(per_layer[0], results, layers)
+        return ExtractionResults([{f"layer_{L}": per_layer[li][i] for li, L in enumerate(layers)} for i in range(n)],
+                                 results, layers)
 
     def residuals(self, prompt: str, response: str, save_all_tokens: bool = True,
                   layer: Optional[int] = None) -> np.ndarray:

@@ -121,6 +121,19 @@ def test_single_and_batch_agree(extractor):
         assert one == b
 
 
+def test_lazy_results_are_the_same(tmp_path, extractor):
+    samples = load_samples_from_json(EXAMPLES / "input.json")
+    eager = extractor.extract_batch(samples, save_all_tokens=True)
+    lazy = extractor.extract_batch(samples, save_all_tokens=True, lazy=True)
+    assert isinstance(eager, list) and len(lazy) == len(eager)
+    assert list(lazy) == list(eager) and lazy[-1] == eager[-1] and lazy[1:3] == eager[1:3]
+    save_results_to_json(EXAMPLES / "input.json", eager, tmp_path / "e.json", extractor.config)
+    save_results_to_json(EXAMPLES / "input.json", lazy, tmp_path / "l.json", extractor.config)
+    assert (tmp_path / "e.json").read_bytes() == (tmp_path / "l.json").read_bytes()
+    with pytest.raises(IndexError):
+        lazy[len(samples)]
+
+
 def test_results_outlive_cleanup(tmp_path):
     ex = SAEActivationExtractor(demo_config(), progress=False)
     samples = load_samples_from_json(EXAMPLES / "input.json")
