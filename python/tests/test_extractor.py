@@ -221,18 +221,22 @@ def test_sigint_stops_a_long_batch_and_the_gil_is_free(extractor):
     import threading
     import time
 
-    samples = load_samples_from_json(EXAMPLES / "input.json") * 400
+    samples = load_samples_from_json(EXAMPLES / "input.json") * 2000
     ticks = [0]
-    stop = threading.Event()
+    stop, started = threading.Event(), threading.Event()
 
     def count() -> None:
         while not stop.is_set():
             ticks[0] += 1
             time.sleep(0.001)
 
-    def interrupt() -> None:
-        time.sleep(0.3)
-        os.kill(os.getpid(), signal.SIGINT)
+    def interrupt() -> None:  # Ctrl-C once the batches run (a SIGINT from another thread, as a terminal sends)
+        if started.wait(60):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def progress(p: saex.Progress) -> None:
+        if p.what == "extract" and p.done > 0:
+            started.set()
 
     t0 = time.monotonic()
     threads = [threading.Thread(target=count), threading.Thread(target=interrupt)]
@@ -240,9 +244,10 @@ def test_sigint_stops_a_long_batch_and_the_gil_is_free(extractor):
         t.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            extractor.extract_batch(samples, progress=False)
+            extractor.extract_batch(samples, progress=progress)
     finally:
         stop.set()
+        started.set()
         for t in threads:
             t.join()
     assert time.monotonic() - t0 < 30
