@@ -11,7 +11,7 @@
 # CUDA, is installed too and must link cuBLAS and cudart.
 set -u
 # a fresh make for each build below: nothing inherited from a `make test SAN=1` / NATIVE=1 above us
-unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
+unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL SAN NATIVE OPT ARCH EXTRA_CFLAGS  # make exports its command-line variables
 cd "$(dirname "$0")/.."
 SAEX=${SAEX:-build/saex}
 BUILD=$(dirname "$SAEX")

@@ -64,6 +64,7 @@ void saex_results_close(saex_results *r) {
     unbind(r);
     store_close(r->st);
     free(r->view_buf);
+    free(r->reason_buf);
     free(r);
 }
 
