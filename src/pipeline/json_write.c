@@ -1,53 +1,133 @@
-/* json_write.c — TEMPORARY (see json_write.h). */
+/* json_write.c — see json_write.h.
+ *
+ * Every writer first asks room() for the bytes it may need, then stores
+ * through a plain pointer: the common case is one compare and a few stores.
+ * In fd mode room() flushes the buffer when full; only a single string longer
+ * than the buffer goes past it (written through, never buffered whole). */
 #include "json_write.h"
 #include "error.h"
+#include "json_number.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-void jw_init_fd(jw *w, int fd) {
+#define MEM_START 4096 /* memory mode starts small: doc.c writes one value per call */
+
+static void init(jw *w, int fd, size_t cap) {
     memset(w, 0, sizeof *w);
     w->fd = fd;
-    w->cap = 1 << 20;
-    w->buf = malloc(w->cap);
-    if (!w->buf) w->err = ENOMEM;
+    w->cap = cap;
+    w->buf = malloc(cap);
+    if (!w->buf) w->err = ENOMEM, w->cap = 0;
+}
+
+void jw_init_fd(jw *w, int fd) {
+    init(w, fd, JW_BLOCK);
 }
 
 void jw_init_mem(jw *w) {
-    jw_init_fd(w, -1);
+    init(w, -1, MEM_START);
+}
+
+static void write_all(jw *w, const char *s, size_t n) {
+    while (!w->err && n) {
+        ssize_t k = write(w->fd, s, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) w->err = k < 0 ? errno : EIO;
+        else s += k, n -= (size_t)k;
+    }
 }
 
 static void flush(jw *w) {
-    size_t off = 0;
-    while (!w->err && off < w->n) {
-        ssize_t k = write(w->fd, w->buf + off, w->n - off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) w->err = k < 0 ? errno : EIO;
-        else off += (size_t)k;
-    }
+    write_all(w, w->buf, w->n);
     w->n = 0;
 }
 
-void jw_raw(jw *w, const char *s, size_t n) {
-    if (w->err) return;
-    if (w->n + n > w->cap) {
-        if (w->fd >= 0) flush(w);
-        if (w->n + n > w->cap) {
-            size_t cap = (w->n + n) * 2;
-            char *b = realloc(w->buf, cap);
-            if (!b) {
-                w->err = ENOMEM;
-                return;
-            }
-            w->buf = b, w->cap = cap;
-        }
+/* Room for need more bytes at w->buf + w->n, or NULL once an error is set. */
+static char *room_slow(jw *w, size_t need) {
+    if (w->err) return NULL;
+    if (w->fd >= 0) {
+        flush(w);
+        if (w->err) return NULL;
     }
-    memcpy(w->buf + w->n, s, n);
-    w->n += n;
+    if (w->cap - w->n < need) {
+        size_t cap = w->cap * 2 > w->n + need ? w->cap * 2 : w->n + need;
+        char *b = realloc(w->buf, cap);
+        if (!b) {
+            w->err = ENOMEM;
+            return NULL;
+        }
+        w->buf = b, w->cap = cap;
+    }
+    return w->buf + w->n;
+}
+
+static inline char *room(jw *w, size_t need) {
+    if (w->cap - w->n >= need && !w->err) return w->buf + w->n;
+    return room_slow(w, need);
+}
+
+static inline void done(jw *w, const char *end) {
+    w->n = (size_t)(end - w->buf);
+}
+
+void jw_raw(jw *w, const char *s, size_t n) {
+    if (w->fd >= 0 && n >= JW_BLOCK / 2 && !w->err) { /* a large block: through, not into the buffer */
+        flush(w);
+        write_all(w, s, n);
+        return;
+    }
+    char *p = room(w, n);
+    if (!p) return;
+    memcpy(p, s, n);
+    done(w, p + n);
+}
+
+/* ------------------------------------------------------------ strings */
+
+/* ESC[c]: 0 plain, 'u' as \u00XX, otherwise the letter after the backslash. */
+static const char ESC[256] = {
+    ['\0'] = 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\v'] = 'u',
+    ['\f'] = 'f', ['\r'] = 'r', [14] = 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', ['"'] = '"', ['\\'] = '\\',
+};
+
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+
+/* Nonzero iff one of the 8 bytes of x is below 0x20, '"' or '\'. */
+static inline uint64_t needs_escape8(uint64_t x) {
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    return ((x - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~x & HIGH;
+}
+
+/* The length of the leading run of s[0..n) that needs no escape. */
+static size_t plain_run(const char *s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (needs_escape8(x)) break;
+    }
+    while (i < n && !ESC[(unsigned char)s[i]]) i++;
+    return i;
+}
+
+static void escape(jw *w, unsigned char c) {
+    char *p = room(w, 6);
+    if (!p) return;
+    p[0] = '\\';
+    p[1] = ESC[c];
+    if (ESC[c] != 'u') {
+        done(w, p + 2);
+        return;
+    }
+    static const char HEX[] = "0123456789ABCDEF";
+    memcpy(p + 2, "00", 2);
+    p[4] = HEX[c >> 4], p[5] = HEX[c & 15];
+    done(w, p + 6);
 }
 
 void jw_string(jw *w, const char *s, size_t n) {
@@ -55,63 +135,91 @@ void jw_string(jw *w, const char *s, size_t n) {
         jw_raw(w, s + JW_NONFINITE_PREFIX_LEN, n - JW_NONFINITE_PREFIX_LEN);
         return;
     }
-    jw_raw(w, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        jw_raw(w, s + run, i - run);
-        run = i + 1;
-        char e[8];
-        switch (c) {
-        case '"': jw_raw(w, "\\\"", 2); break;
-        case '\\': jw_raw(w, "\\\\", 2); break;
-        case '\b': jw_raw(w, "\\b", 2); break;
-        case '\f': jw_raw(w, "\\f", 2); break;
-        case '\n': jw_raw(w, "\\n", 2); break;
-        case '\r': jw_raw(w, "\\r", 2); break;
-        case '\t': jw_raw(w, "\\t", 2); break;
-        default: snprintf(e, sizeof e, "\\u%04X", c), jw_raw(w, e, 6);
-        }
+    char *p = n <= 64 ? room(w, n + 2) : NULL;
+    if (p && plain_run(s, n) == n) { /* the common case: a short plain string */
+        p[0] = '"';
+        memcpy(p + 1, s, n);
+        p[n + 1] = '"';
+        done(w, p + n + 2);
+        return;
     }
-    jw_raw(w, s + run, n - run);
     jw_raw(w, "\"", 1);
+    size_t i = 0;
+    while (i < n && !w->err) {
+        size_t r = plain_run(s + i, n - i);
+        jw_raw(w, s + i, r);
+        i += r;
+        if (i < n) escape(w, (unsigned char)s[i++]);
+    }
+    jw_raw(w, "\"", 1);
+}
+
+/* ------------------------------------------------------------ numbers */
+
+static const char DIG2[200] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
+
+/* v in decimal at p; returns the end. */
+static char *put_int(char *p, int64_t v) {
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0) *p++ = '-';
+    char tmp[20], *t = tmp + 20;
+    while (u >= 100) {
+        uint64_t q = u / 100;
+        t -= 2, memcpy(t, DIG2 + 2 * (u - q * 100), 2);
+        u = q;
+    }
+    if (u >= 10) t -= 2, memcpy(t, DIG2 + 2 * u, 2);
+    else *--t = (char)('0' + u);
+    size_t n = (size_t)(tmp + 20 - t);
+    memcpy(p, t, n);
+    return p + n;
 }
 
 void jw_int(jw *w, int64_t v) {
-    char b[32];
-    int n = snprintf(b, sizeof b, "%lld", (long long)v);
-    jw_raw(w, b, (size_t)n);
+    char *p = room(w, 21);
+    if (p) done(w, put_int(p, v));
 }
 
-static void jw_real(jw *w, double d) {
-    char buf[40];
-    int n = 0;
-    for (int p = 15; p <= 17; p++) {
-        n = snprintf(buf, sizeof buf, "%.*g", p, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-    if (!strpbrk(buf, ".eEnN")) memcpy(buf + n, ".0", 3), n += 2;
-    jw_raw(w, buf, (size_t)n);
+void jw_real(jw *w, double v) {
+    char *p = room(w, JN_MAX);
+    if (p) done(w, p + jn_f64(p, v));
 }
 
-static void jw_f32(jw *w, float x) {
-    if (!isfinite(x)) {
-        jw_raw(w, "null", 4);
-        return;
-    }
-    char buf[32];
-    for (int p = 1; p <= 9; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, (double)x);
-        if (strtof(buf, NULL) == x) break;
-    }
-    jw_real(w, strtod(buf, NULL));
+void jw_float(jw *w, float v) {
+    char *p = room(w, JN_MAX);
+    if (p) done(w, p + jn_f32(p, v));
+}
+
+/* ------------------------------------------------------------ layout */
+
+/* A newline and depth * indent spaces (nothing when indent <= 0). */
+static char *put_newline(char *p, int indent, int depth) {
+    if (indent <= 0) return p;
+    *p++ = '\n';
+    int sp = depth * indent;
+    if (sp > 0) memset(p, ' ', (size_t)sp), p += sp;
+    return p;
+}
+
+static size_t newline_len(int indent, int depth) {
+    return indent <= 0 || depth <= 0 ? 1 : 1 + (size_t)depth * (size_t)indent;
 }
 
 void jw_newline(jw *w, int indent, int depth) {
     if (indent <= 0) return;
-    jw_raw(w, "\n", 1);
-    for (int i = 0; i < depth * indent; i++) jw_raw(w, " ", 1);
+    char *p = room(w, newline_len(indent, depth));
+    if (p) done(w, put_newline(p, indent, depth));
+}
+
+static char *put(char *p, const char *s, size_t n) {
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static void colon(jw *w, int indent) {
+    jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
 }
 
 void jw_value(jw *w, const json_t *cv, int indent, int depth) {
@@ -127,7 +235,7 @@ void jw_value(jw *w, const json_t *cv, int indent, int depth) {
         jw_newline(w, indent, depth + 1);
         while (it) {
             jw_string(w, json_object_iter_key(it), json_object_iter_key_len(it));
-            jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
+            colon(w, indent);
             jw_value(w, json_object_iter_value(it), indent, depth + 1);
             it = json_object_iter_next(v, it);
             if (it) jw_raw(w, ",", 1);
@@ -161,46 +269,53 @@ void jw_value(jw *w, const json_t *cv, int indent, int depth) {
     }
 }
 
+/* One {"id": ..., "activation": ...} of top_k_features, preceded by its
+ * newline and followed by a comma unless last; the hot loop of the output. */
+static void feature(jw *w, int32_t id, float act, int last, int indent, int depth) {
+    size_t need = 2 * newline_len(indent, depth + 3) + newline_len(indent, depth + 2) + 40 + JN_MAX;
+    char *p = room(w, need);
+    if (!p) return;
+    int ind = indent > 0;
+    p = put_newline(p, indent, depth + 2);
+    *p++ = '{';
+    p = put_newline(p, indent, depth + 3);
+    p = put(p, "\"id\": ", ind ? 6 : 5);
+    p = put_int(p, id);
+    *p++ = ',';
+    p = put_newline(p, indent, depth + 3);
+    p = put(p, "\"activation\": ", ind ? 14 : 13);
+    p += jn_f32(p, act);
+    p = put_newline(p, indent, depth + 2);
+    *p++ = '}';
+    if (!last) *p++ = ',';
+    done(w, p);
+}
+
 void jw_features(jw *w, const int32_t *ids, const float *act, int k, int32_t n_active, int with_token, const char *token,
                  int indent, int depth) {
     jw_raw(w, "{", 1);
     jw_newline(w, indent, depth + 1);
-    jw_string(w, "top_k_features", 14);
-    jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
+    jw_raw(w, "\"top_k_features\"", 16);
+    colon(w, indent);
     int n = 0;
     while (n < k && ids[n] >= 0) n++;
     if (!n) jw_raw(w, "[]", 2);
     else {
         jw_raw(w, "[", 1);
-        for (int i = 0; i < n; i++) {
-            jw_newline(w, indent, depth + 2);
-            jw_raw(w, "{", 1);
-            jw_newline(w, indent, depth + 3);
-            jw_string(w, "id", 2);
-            jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
-            jw_int(w, ids[i]);
-            jw_raw(w, ",", 1);
-            jw_newline(w, indent, depth + 3);
-            jw_string(w, "activation", 10);
-            jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
-            jw_f32(w, act[i]);
-            jw_newline(w, indent, depth + 2);
-            jw_raw(w, "}", 1);
-            if (i + 1 < n) jw_raw(w, ",", 1);
-        }
+        for (int i = 0; i < n; i++) feature(w, ids[i], act[i], i + 1 == n, indent, depth);
         jw_newline(w, indent, depth + 1);
         jw_raw(w, "]", 1);
     }
     jw_raw(w, ",", 1);
     jw_newline(w, indent, depth + 1);
-    jw_string(w, "num_active_features", 19);
-    jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
+    jw_raw(w, "\"num_active_features\"", 21);
+    colon(w, indent);
     jw_int(w, n_active);
     if (with_token) {
         jw_raw(w, ",", 1);
         jw_newline(w, indent, depth + 1);
-        jw_string(w, "token", 5);
-        jw_raw(w, indent > 0 ? ": " : ":", indent > 0 ? 2 : 1);
+        jw_raw(w, "\"token\"", 7);
+        colon(w, indent);
         if (token) jw_string(w, token, strlen(token));
         else jw_raw(w, "null", 4);
     }
@@ -208,27 +323,28 @@ void jw_features(jw *w, const int32_t *ids, const float *act, int k, int32_t n_a
     jw_raw(w, "}", 1);
 }
 
+/* ------------------------------------------------------------ the end */
+
 int jw_finish(jw *w) {
     if (w->fd >= 0) flush(w);
     free(w->buf);
     w->buf = NULL;
+    w->n = w->cap = 0;
     return w->err;
 }
 
 char *jw_take(jw *w, size_t *len) {
-    if (w->err) {
+    char *p = w->err ? NULL : room(w, 1);
+    if (!p) {
         free(w->buf);
+        w->buf = NULL;
         return NULL;
     }
-    jw_raw(w, "", 0);
-    char *b = realloc(w->buf, w->n + 1);
-    if (!b) {
-        free(w->buf);
-        return NULL;
-    }
-    b[w->n] = '\0';
+    *p = '\0';
+    char *b = w->buf;
     *len = w->n;
     w->buf = NULL;
+    w->n = w->cap = 0;
     return b;
 }
 
