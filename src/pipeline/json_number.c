@@ -210,6 +210,16 @@ static int try_digits(const scaled *s, int p, int even, uint64_t *d) {
     return dist < s->dhi || (dist == s->dhi && even);
 }
 
+/* No p-digit decimal below this p can read back: the interval lies inside
+ * (a, b] and no multiple of 10^(9-p) does for smaller p. Saves the trials
+ * of short lengths that cannot work (most floats need 7 to 9 digits). */
+static int first_digits(const scaled *s) {
+    uint64_t a = s->wi - s->dlo_w - 2, b = s->wi + s->dhi_w + 1;
+    int j = 0;
+    while (j < 8 && a / 10 < b / 10) a /= 10, b /= 10, j++;
+    return 9 - j;
+}
+
 int jn_f32(char *out, float x) {
     uint32_t bits;
     memcpy(&bits, &x, 4);
@@ -238,7 +248,7 @@ int jn_f32(char *out, float x) {
         if (!scale(&s, m, e, asym, t)) return (int)(o - out) + jn_f32_slow(o, neg ? -x : x);
     }
     uint64_t d = s.wi;
-    int p = 1;
+    int p = first_digits(&s);
     while (p < 9 && !try_digits(&s, p, !(m & 1), &d)) p++;
     if (p == 9) try_digits(&s, 9, !(m & 1), &d);
     int x10 = t + 8 + (d >= P10[p]); /* a round up to 10^p adds a digit */
