@@ -306,7 +306,7 @@ static void values(void) {
     for (int i = 0; i < 3000; i++) {
         json_t *v = i ? random_value(0) : json_incref(fixed);
         for (int indent = 0; indent <= 2; indent += 2)
-            for (int depth = 0; depth <= 3; depth += 3) {
+            for (int depth = 0; depth <= 20; depth += depth ? 17 : 3) {
                 pair_reset(&p);
                 BOTH(&p, value, v, indent, depth);
                 bad += !pair_same(&p, "value");
@@ -347,7 +347,7 @@ static void features(void) {
     for (int i = 0; i < 3000; i++) {
         random_features(ids, act, 50);
         if (i % 7 == 0) act[0] = NAN;
-        int with = (int)(next() & 1), indent = next() & 1 ? 2 : 0, depth = (int)(next() % 5);
+        int with = (int)(next() & 1), indent = next() & 1 ? 2 : 0, depth = (int)(next() % 5) + (i % 10 == 0 ? 20 : 0); /* deep: more spaces than one store */
         const char *tok = tokens[next() % 6];
         int32_t n_active = (int32_t)(next() % 5000);
         pair_reset(&p);

@@ -79,48 +79,46 @@ static const char DIG2[200] = "0001020304050607080910111213141516171819202122232
 
 /* The decimal digits of d (no leading zeros) into out; returns their count. */
 static int utoa(char *out, uint64_t d) {
-    char tmp[20];
-    int n = 0;
+    int n = 1;
+    while (n < 10 && d >= P10[n]) n++;
+    char *p = out + n;
     while (d >= 100) {
         uint64_t q = d / 100;
-        memcpy(tmp + 18 - n, DIG2 + 2 * (d - q * 100), 2);
-        n += 2, d = q;
+        p -= 2, memcpy(p, DIG2 + 2 * (d - q * 100), 2);
+        d = q;
     }
-    if (d >= 10) memcpy(tmp + 18 - n, DIG2 + 2 * d, 2), n += 2;
-    else tmp[19 - n] = (char)('0' + d), n += 1;
-    memcpy(out, tmp + 20 - n, (size_t)n);
+    if (d >= 10) memcpy(p - 2, DIG2 + 2 * d, 2);
+    else p[-1] = (char)('0' + d);
     return n;
 }
 
-/* digits (nd of them, last one nonzero) times 10^(x - nd + 1), as %.15g
- * writes it, then ".0" if it has neither '.' nor an exponent. */
+/* digits (nd <= 9 of them, last one nonzero; dig readable for 16 bytes)
+ * times 10^(x - nd + 1), as %.15g writes it, then ".0" if it has neither
+ * '.' nor an exponent. Fixed-size copies: out has JN_MAX bytes. */
 static int layout(char *out, const char *dig, int nd, int x) {
     char *p = out;
     if (x < -4 || x >= 15) {
         *p++ = dig[0];
         if (nd > 1) {
             *p++ = '.';
-            memcpy(p, dig + 1, (size_t)nd - 1), p += nd - 1;
+            memcpy(p, dig + 1, 8), p += nd - 1;
         }
         *p++ = 'e';
         *p++ = x < 0 ? '-' : '+';
         int a = x < 0 ? -x : x;
         if (a >= 100) *p++ = (char)('0' + a / 100), a %= 100;
         memcpy(p, DIG2 + 2 * a, 2), p += 2;
-    } else if (x >= 0) {
-        if (nd <= x + 1) {
-            memcpy(p, dig, (size_t)nd), p += nd;
-            memset(p, '0', (size_t)(x + 1 - nd)), p += x + 1 - nd;
-            memcpy(p, ".0", 2), p += 2;
-        } else {
-            memcpy(p, dig, (size_t)x + 1), p += x + 1;
-            *p++ = '.';
-            memcpy(p, dig + x + 1, (size_t)(nd - x - 1)), p += nd - x - 1;
-        }
-    } else {
-        memcpy(p, "0.", 2), p += 2;
-        memset(p, '0', (size_t)(-x - 1)), p += -x - 1;
-        memcpy(p, dig, (size_t)nd), p += nd;
+    } else if (x >= nd - 1) { /* an integer: digits, zeros, ".0" */
+        memcpy(p, dig, 16), p += nd;
+        memcpy(p, "0000000000000000", 16), p += x + 1 - nd;
+        memcpy(p, ".0", 2), p += 2;
+    } else if (x >= 0) { /* x < nd - 1 <= 8 */
+        memcpy(p, dig, 16);
+        p[x + 1] = '.';
+        memcpy(p + x + 2, dig + x + 1, 8), p += nd + 1;
+    } else { /* -4 <= x < 0 */
+        memcpy(p, "0.000000", 8), p += 1 - x;
+        memcpy(p, dig, 16), p += nd;
     }
     return (int)(p - out);
 }
@@ -162,7 +160,7 @@ typedef struct {
 } scaled;
 
 /* W = v * 10^-t for v = m * 2^e; 0 when outside the exact range. */
-static int scale(scaled *s, uint32_t m, int e, int asym, int t) {
+static inline int scale(scaled *s, uint32_t m, int e, int asym, int t) {
     if (t <= 0) {
         int u = -t, g = e + u - 2; /* v * 10^u = 4m * 5^u * 2^g */
         if (u > 43) return 0;
@@ -190,8 +188,8 @@ static int scale(scaled *s, uint32_t m, int e, int asym, int t) {
 }
 
 /* p-digit rounding of W; returns 1 and sets *d when it reads back as v. */
-static int try_digits(const scaled *s, int p, int even, uint64_t *d) {
-    uint64_t S = P10[9 - p], q = s->wi / S, rr = s->wi - q * S;
+static inline int try_digits(const scaled *s, int p, int even, uint64_t *d) {
+    uint32_t S = (uint32_t)P10[9 - p], q = (uint32_t)s->wi / S, rr = (uint32_t)s->wi - q * S; /* wi < 2e9 */
     int up;
     if (2 * rr > S) up = 1;
     else if (2 * rr + 2 <= S) up = 0;
@@ -213,7 +211,7 @@ static int try_digits(const scaled *s, int p, int even, uint64_t *d) {
 /* No p-digit decimal below this p can read back: the interval lies inside
  * (a, b] and no multiple of 10^(9-p) does for smaller p. Saves the trials
  * of short lengths that cannot work (most floats need 7 to 9 digits). */
-static int first_digits(const scaled *s) {
+static inline int first_digits(const scaled *s) {
     uint64_t a = s->wi - s->dlo_w - 2, b = s->wi + s->dhi_w + 1;
     int j = 0;
     while (j < 8 && a / 10 < b / 10) a /= 10, b /= 10, j++;
@@ -253,7 +251,7 @@ int jn_f32(char *out, float x) {
     if (p == 9) try_digits(&s, 9, !(m & 1), &d);
     int x10 = t + 8 + (d >= P10[p]); /* a round up to 10^p adds a digit */
     while (d % 10 == 0) d /= 10;
-    char dig[12];
+    char dig[32] = {0};
     int nd = utoa(dig, d);
     return (int)(o - out) + layout(o, dig, nd, x10);
 }

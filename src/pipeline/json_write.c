@@ -160,21 +160,27 @@ static const char DIG2[200] = "0001020304050607080910111213141516171819202122232
                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                               "8081828384858687888990919293949596979899";
 
-/* v in decimal at p; returns the end. */
+static const uint64_t P10[20] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+    10000000000000000000ull};
+
+/* v in decimal at p, digits written backward from the end; returns the end. */
 static char *put_int(char *p, int64_t v) {
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (v < 0) *p++ = '-';
-    char tmp[20], *t = tmp + 20;
+    int n = 1;
+    while (n < 20 && u >= P10[n]) n++;
+    char *end = p + n;
+    p = end;
     while (u >= 100) {
         uint64_t q = u / 100;
-        t -= 2, memcpy(t, DIG2 + 2 * (u - q * 100), 2);
+        p -= 2, memcpy(p, DIG2 + 2 * (u - q * 100), 2);
         u = q;
     }
-    if (u >= 10) t -= 2, memcpy(t, DIG2 + 2 * u, 2);
-    else *--t = (char)('0' + u);
-    size_t n = (size_t)(tmp + 20 - t);
-    memcpy(p, t, n);
-    return p + n;
+    if (u >= 10) memcpy(p - 2, DIG2 + 2 * u, 2);
+    else p[-1] = (char)('0' + u);
+    return end;
 }
 
 void jw_int(jw *w, int64_t v) {
@@ -194,28 +200,30 @@ void jw_float(jw *w, float v) {
 
 /* ------------------------------------------------------------ layout */
 
+#define SLACK 32 /* newlines store 32 spaces at once: room asks for this much more */
+static const char SPACES[SLACK + 1] = "                                ";
+
 /* A newline and depth * indent spaces (nothing when indent <= 0). */
-static char *put_newline(char *p, int indent, int depth) {
+static inline char *put_newline(char *p, int indent, int depth) {
     if (indent <= 0) return p;
     *p++ = '\n';
     int sp = depth * indent;
-    if (sp > 0) memset(p, ' ', (size_t)sp), p += sp;
-    return p;
+    if (sp <= 0) return p;
+    if (sp <= SLACK) memcpy(p, SPACES, SLACK);
+    else memset(p, ' ', (size_t)sp);
+    return p + sp;
 }
 
+/* What put_newline may store. */
 static size_t newline_len(int indent, int depth) {
-    return indent <= 0 || depth <= 0 ? 1 : 1 + (size_t)depth * (size_t)indent;
+    size_t sp = indent <= 0 || depth <= 0 ? 0 : (size_t)depth * (size_t)indent;
+    return 1 + (sp > SLACK ? sp : SLACK);
 }
 
 void jw_newline(jw *w, int indent, int depth) {
     if (indent <= 0) return;
     char *p = room(w, newline_len(indent, depth));
     if (p) done(w, put_newline(p, indent, depth));
-}
-
-static char *put(char *p, const char *s, size_t n) {
-    memcpy(p, s, n);
-    return p + n;
 }
 
 static void colon(jw *w, int indent) {
@@ -279,11 +287,12 @@ static void feature(jw *w, int32_t id, float act, int last, int indent, int dept
     p = put_newline(p, indent, depth + 2);
     *p++ = '{';
     p = put_newline(p, indent, depth + 3);
-    p = put(p, "\"id\": ", ind ? 6 : 5);
+    static const char ID[8] = "\"id\": ", ACT[16] = "\"activation\": ";
+    memcpy(p, ID, 8), p += ind ? 6 : 5;
     p = put_int(p, id);
     *p++ = ',';
     p = put_newline(p, indent, depth + 3);
-    p = put(p, "\"activation\": ", ind ? 14 : 13);
+    memcpy(p, ACT, 16), p += ind ? 14 : 13;
     p += jn_f32(p, act);
     p = put_newline(p, indent, depth + 2);
     *p++ = '}';
