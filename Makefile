@@ -110,6 +110,11 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/tests/naive_ref.o $(BUILD)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/tests/naive_ref.o $(BUILD)/libsaex.a $(LDFLAGS) $(LDLIBS)
 
+# bench/json_write.c: output JSON assembly rate (positions/s), new writer vs tests/jw_oracle.h.
+$(BUILD)/bench/json_write: bench/json_write.c tests/jw_oracle.h $(BUILD)/libsaex.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libsaex.a $(LDFLAGS) $(LDLIBS)
+
 test: all $(TESTS)
 	BUILD=$(BUILD) tests/run.sh
 
