@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Agreement of two top-k files (cpu_driver / hf_cpu_baseline format).
+"""Agreement of two top-k files (bench/saex_run.py / hf_cpu_baseline.py format).
 
     compare_topk.py A.txt B.txt --workload W.bin
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# cpu.sh — saex vs the best HF transformers CPU pipeline, plus the oneDNN
-# matmul bound (see bench/README.md). Run from anywhere; takes long (minutes
+# cpu.sh — `saex extract` (the shipped binary, through bench/saex_run.py) vs
+# the best HF transformers CPU pipeline, plus the oneDNN matmul bound (see
+# bench/README.md). Run from anywhere; takes long (minutes
 # per point and side) and loads ~10 GB for the 9b point.
 #
 #   bench/cpu.sh                       both points, 16 samples, last + all modes
@@ -25,12 +26,12 @@ C=bench/cache
 RUN=$C/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$B" "$C" "$RUN" bench/results
 
-# ---- build (own build dir, CPU only: independent of the full `make`)
-make -s CUDA=0 BUILD=$B -j2 $B/libsaex.a
-CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -march=native -g -Wall -Wextra -fopenmp -Iinclude"
-cc $CFLAGS bench/cpu_driver.c $B/libsaex.a -o $B/cpu_driver \
-   -Wl,--wrap=dnnl_primitive_execute -Wl,--wrap=dnnl_stream_wait -fopenmp -ljansson -ldnnl -lz -lm
-cc $CFLAGS bench/matmul_bound.c -o $B/matmul_bound -fopenmp -ljansson -ldnnl -lm
+# ---- build: the saex that ships (CPU only, its own build dir, so a broken full `make` does not stop it)
+make -s CUDA=0 BUILD=$B -j2 $B/saex
+cc -std=c11 -D_GNU_SOURCE -O2 -march=native -g -Wall -Wextra -fopenmp -Iinclude \
+   bench/matmul_bound.c -o $B/matmul_bound -fopenmp -ljansson -ldnnl -lm
+# saex_run.py: the workload's ids through `saex extract` (given ids), RESULT line + top-k file
+SX=(bench/saex_run.py --saex $B/saex)
 
 result() { grep '^RESULT ' "$1" | tail -1 | cut -d' ' -f2-; }
 
@@ -56,13 +57,16 @@ for point in $POINTS; do
     fi
     sae=$C/sae-$shape-$layer/params.npz
     if [ ! -f "$sae" ]; then
-        $B/cpu_driver --model "$ckpt" --layer $layer --workload "$WL" --dump-resid $C/resid-$shape-$layer.f32 --dump-seqs "${DUMP_SEQS:-2}"
+        # residuals of the first samples, read with an uncalibrated SAE, calibrate the real one
+        "$PY" bench/make_workload.py sae --d-in $d --out $C/sae0-$shape/params.npz
+        "$PY" "${SX[@]}" dump --model "$ckpt" --layer $layer --workload "$WL" --sae $C/sae0-$shape/params.npz \
+            --threads $THREADS --seqs "${DUMP_SEQS:-2}" --out $C/resid-$shape-$layer.f32
         "$PY" bench/make_workload.py sae --d-in $d --calib $C/resid-$shape-$layer.f32 --out "$sae"
     fi
     for mode in $MODES; do
         tag=$point-$mode
         echo "cpu.sh: $tag: saex" >&2
-        $B/cpu_driver --model "$ckpt" --layer $layer --workload "$WL" --sae "$sae" --mode $mode --k $K \
+        "$PY" "${SX[@]}" run --model "$ckpt" --layer $layer --workload "$WL" --sae "$sae" --mode $mode --k $K \
             --batch-tokens $BATCH_TOKENS --threads $THREADS --out $RUN/saex-$tag.txt >$RUN/saex-$tag.log
         s=$(result $RUN/saex-$tag.log)
         h=null a=null
@@ -107,8 +111,7 @@ for r in rows:
     t.append(f"bound {ok(s['tok_s'] >= 0.6 * b['tok_s'])};")
     t.append(f"RSS {ok(s['maxrss_kb'] * 1024 <= 1.15 * s['weight_bytes'])};")
     if a: t.append(f"agreement {ok(a['overlap_last_mean'] >= 0.9)}.")
-    t.append(f"saex load {s['load_s']:.1f} s, forward {s['forward_s']:.1f} s of which oneDNN block matmuls "
-             f"{s['mm_s']:.1f} s ({100 * s['mm_s'] / s['forward_s']:.0f}%), SAE {s['sae_s']:.2f} s; "
+    t.append(f"saex load {s['load_s']:.1f} s, model + SAE {s['forward_s']:.1f} s, {s['batches']} batches; "
              f"bound {b['gflops']:.0f} GFLOP/s at M={b['m']}, {b['gflop_per_token']:.2f} GFLOP/token"
              + (f"; HF load {h['load_s']:.1f} s, {h['padded_tokens']} padded tokens, attn {h['attn']}" if h else ""))
     lines.append(" ".join(t))

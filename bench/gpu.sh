@@ -11,6 +11,7 @@
 #   1. the backend suite on the GPU (test_backend) and the HF-fixture model
 #      test on CUDA (test_model); if either fails, the script stops there;
 #   2. tiny random Gemma-2: saex (f32 and default) vs HF eager;
+#   (every saex run is the shipped `saex extract`, through bench/saex_gpu.py)
 #   3. gemma-2-9b shapes, 21 random blocks (written on the GPU), 256
 #      sequences of 128-768 tokens, layer 20, random 16k JumpReLU SAE,
 #      top-50. Tokens and SAE are made first (numpy; the SAE threshold from
@@ -61,7 +62,7 @@ sx() { LD_LIBRARY_PATH="$SAEX_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 {
     echo "cublas: $CUBLAS_DIR"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-    sx ldd "$PACK/gpu_driver" | grep -E 'not found|cublas|cudart|dnnl'
+    sx ldd "$PACK/saex" | grep -E 'not found|cublas|cudart|dnnl'
 } 2>&1 | tee "$L/env.log"
 
 step "1. backend suite and HF-fixture model test on the GPU"
@@ -88,8 +89,9 @@ timeout "$(lim 60)" python3 bench/gpu_check.py prepare --dir "$C" --device cuda 
     || note_fail "gpu_check prepare (HF; see check_prepare.log)"
 tail -2 "$L/check_prepare.log"
 for p in f32 default; do
-    sx timeout "$(lim 20)" "$PACK/gpu_driver" check --model "$C/tiny" --sae "$C/sae/params.npz" --device cuda --precision $p \
-        --layers 1,3 --k 32 --out "$C/saex_$p.safetensors" >"$L/check_saex_$p.log" 2>&1 || note_fail "gpu_driver check $p"
+    sx timeout "$(lim 20)" python3 bench/saex_gpu.py check --saex "$PACK/saex" --model "$C/tiny" --sae "$C/sae/params.npz" \
+        --precision $p --layers 1,3 --k 32 --out "$C/saex_$p.safetensors" >"$L/check_saex_$p.log" 2>&1 \
+        || note_fail "saex extract check $p (see check_saex_$p.log)"
 done
 timeout "$(lim 15)" python3 bench/gpu_check.py compare --dir "$C" --f32 "$C/saex_f32.safetensors" \
     --bf16 "$C/saex_default.safetensors" 2>&1 | tee "$L/check_compare.log" | tee -a "$SUMMARY"
@@ -104,8 +106,9 @@ timeout "$(lim 120)" python3 bench/make_random_ckpt.py --shape 9b --blocks 21 --
 timeout "$(lim 10)" python3 bench/gpu_check.py tokens --model "$M" --out "$B/tokens.bin" 2>&1 | tee "$L/tokens.log"
 # the SAE threshold: 2.5 x the rms of saex's own layer-20 residuals
 timeout "$(lim 15)" python3 bench/gpu_check.py sae --d-in 3584 --width 16384 --out "$B/sae0/params.npz" >"$L/sae.log" 2>&1
-sx timeout "$(lim 35)" "$PACK/gpu_driver" check --model "$M" --sae "$B/sae0/params.npz" --device cuda --layers 20 --k 1 \
-    --out "$B/calib.safetensors" >>"$L/sae.log" 2>&1 || note_fail "gpu_driver check on the 9b checkpoint (see sae.log)"
+sx timeout "$(lim 35)" python3 bench/saex_gpu.py check --saex "$PACK/saex" --model "$M" --sae "$B/sae0/params.npz" \
+    --layers 20 --k 1 --out "$B/calib.safetensors" >>"$L/sae.log" 2>&1 \
+    || note_fail "saex extract on the 9b checkpoint (see sae.log)"
 timeout "$(lim 15)" python3 bench/gpu_check.py sae --d-in 3584 --width 16384 --out "$B/sae/params.npz" \
     --calibrate "$B/calib.safetensors" --layer 20 2>&1 | tee -a "$L/sae.log"
 
@@ -115,8 +118,8 @@ mem_stop() { kill "$MEMPID" 2>/dev/null; wait "$MEMPID" 2>/dev/null; sort -n "$L
 
 step "3b. saex (CUDA, default precision)"
 mem_start saex
-sx timeout "$(lim 75)" "$PACK/gpu_driver" bench --model "$M" --sae "$B/sae/params.npz" --tokens "$B/tokens.bin" \
-    --device cuda --layer 20 --k 50 --batch-tokens 32768 --topk-out "$B/saex_topk.bin" --json "$L/saex.json" \
+sx timeout "$(lim 75)" python3 bench/saex_gpu.py bench --saex "$PACK/saex" --model "$M" --sae "$B/sae/params.npz" \
+    --tokens "$B/tokens.bin" --layer 20 --k 50 --batch-tokens 32768 --topk-out "$B/saex_topk.bin" --json "$L/saex.json" \
     2>&1 | tee "$L/saex.log" | tee -a "$SUMMARY"
 [ "${PIPESTATUS[0]}" -eq 0 ] || note_fail "saex benchmark"
 SAEX_MIB=$(mem_stop saex)

@@ -4,19 +4,19 @@
     gpu_check.py prepare --dir W [--device cuda|cpu]
         tiny random Gemma-2 checkpoint in W/tiny (bench/make_random_ckpt.py),
         HF eager reference residuals (f32 and bf16) of the four sequences
-        bench/gpu_driver.c `check` runs, and a random JumpReLU SAE for the
+        `bench/saex_gpu.py check` runs, and a random JumpReLU SAE for the
         last captured layer (W/sae/params.npz, threshold 2.5 x residual rms).
     gpu_check.py compare --dir W --f32 F32.safetensors --bf16 BF16.safetensors
         the driver's outputs against the references; exits 1 on failure:
         f32: relative error per token <= 1e-4; default (bf16): cosine per
         token >= 0.999; top-k overlap with a torch f32 JumpReLU >= 0.95.
     gpu_check.py tokens --model DIR --out FILE [--samples 256] [--min-len 128] [--max-len 768] [--seed 7]
-        the benchmark's token sequences (numpy, BOS = 2 first) for bench/gpu_driver.c
+        the benchmark's token sequences (numpy, BOS = 2 first) for `bench/saex_gpu.py bench`
         and hf_gpu_baseline.py: int32 n, lens[n], then the tokens.
     gpu_check.py sae --d-in D --width W --out NPZ [--calibrate RESID.safetensors --layer L]
         a random JumpReLU SAE (make_random_ckpt.random_sae, seed 11). With
         --calibrate: threshold 2.5 x the mean rms of resid_L (BOS rows left
-        out) in a `gpu_driver check` output, which leaves ~0.6% of features
+        out) in a `saex_gpu.py check` output, which leaves ~0.6% of features
         active; without: threshold 0 (the SAE that calibration runs with).
     gpu_check.py overlap --work W --saex S.json
         top-k overlap of W/saex_topk.bin and W/hf_topk.bin, added to S.json.
@@ -38,7 +38,7 @@ SAE_WIDTH = 2048
 
 
 def driver_tokens(vocab):
-    """The token sequences of gpu_driver.c check (same LCG, BOS = 2 first)."""
+    """The token sequences of the check run (bench/saex_gpu.py check) (same LCG, BOS = 2 first)."""
     r, toks = 2024, []
     for _ in range(sum(LENS)):
         r = (r * 1664525 + 1013904223) & 0xFFFFFFFF

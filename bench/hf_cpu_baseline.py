@@ -16,7 +16,7 @@ Run with .venv-ref/bin/python (scripts/setup.sh --ref). What makes it the best H
     choice; it honours sliding_window through the sliding-window causal mask;
   - torch.set_num_threads(cores).
 JumpReLU top-k in torch, f32: pre = x W_enc + b_enc; f = (pre > thr) * relu(pre); topk.
-Prints a "RESULT {json}" line and writes the same top-k text format as cpu_driver.
+Prints a "RESULT {json}" line and writes the same top-k text format as bench/saex_run.py.
 """
 import argparse
 import json

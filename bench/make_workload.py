@@ -8,7 +8,7 @@ workload: N samples; each is a prompt + response of total length uniform in
 [--min-len, --max-len] (128..768), the prompt a uniform 25..75 % of it;
 token ids uniform in [3, vocab) after a leading BOS (id 2). Fixed seed.
 
-File format (little-endian), read by bench/cpu_driver.c and
+File format (little-endian), read by bench/saex_run.py and
 bench/hf_cpu_baseline.py:
     char magic[4] = "SXWL"; uint32 version = 1; uint32 n_samples;
     then per sample: uint32 prompt_len, uint32 total_len, int32 ids[total_len]
@@ -18,7 +18,7 @@ threshold, W_dec, b_dec) with random unit-norm encoder columns and b_enc = 0,
 so a feature's pre-activation is about N(0, rms(x)^2) for any residual x.
 The threshold (one value for all features) is calibrated on real residuals
 of the benchmark model (RESID.f32: raw float32 rows of d_in, as written by
-cpu_driver --dump-resid) so that on average --target features (default 75)
+saex_run.py dump) so that on average --target features (default 75)
 fire per token; BOS rows (much larger norm) are left out of the calibration.
 """
 import argparse
@@ -48,6 +48,14 @@ def write_workload(a):
 
 
 def write_sae(a):
+    if a.calib is None:  # a first, uncalibrated SAE: only for `saex_run.py dump`, which needs one to run
+        rng = np.random.default_rng(a.seed)
+        w = rng.standard_normal((a.d_in, a.width), dtype=np.float32)
+        w /= np.linalg.norm(w, axis=0, keepdims=True)
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        np.savez(a.out, W_enc=w, b_enc=np.zeros(a.width, np.float32), threshold=np.zeros(a.width, np.float32),
+                 W_dec=np.ascontiguousarray(w.T), b_dec=np.zeros(a.d_in, np.float32))
+        return
     resid = np.fromfile(a.calib, dtype="<f4")
     if resid.size == 0 or resid.size % a.d_in:
         sys.exit(f"make_workload: {a.calib}: {resid.size} floats is not a whole number of rows of {a.d_in}")
@@ -86,7 +94,7 @@ def main():
     s = sub.add_parser("sae")
     s.add_argument("--d-in", type=int, required=True)
     s.add_argument("--width", type=int, default=16384)
-    s.add_argument("--calib", required=True)
+    s.add_argument("--calib", help="residual rows (raw float32); without: an uncalibrated SAE")
     s.add_argument("--target", type=float, default=75.0)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--out", required=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds saex with CUDA here and copies what bench/gpu.sh needs on the GPU
 # machine into .device/ (git-ignored): the CLI, the backend suite, the model
-# test, the driver, and lib/ with every shared library they load that is not
+# test, and lib/ with every shared library they load that is not
 # part of a base Ubuntu system. cuBLAS is too big to carry (libcublasLt is
 # 540 MB); gpu.sh finds the GPU machine's own (torch ships it).
 #   bench/pack_for_gpu.sh            then: run tool, carry [".device"], command `bash bench/gpu.sh .device`
@@ -12,17 +12,15 @@ command -v nvcc >/dev/null || { echo "pack_for_gpu: nvcc is not on PATH" >&2; ex
 # x86-64-v3 with AVX-512 kernels chosen at run time, so it runs on the GPU
 # machine's CPU whatever it is.
 B=.device/build
-BINS=(saex test_backend test_model gpu_driver)
+BINS=(saex test_backend test_model)
 find .device -maxdepth 1 -type f -delete 2>/dev/null || true
 rm -rf .device/lib
 [ -d build/gpu-objs ] && [ ! -d $B ] && mkdir -p .device && mv build/gpu-objs $B
 rm -f $B/libsaex.a  # ar rcs keeps stale members
 make -j2 CUDA=1 BUILD=$B $B/saex $B/tests/test_backend $B/tests/test_model
 LDLIBS=$(make -s CUDA=1 -f Makefile -f - <<<'print-ldlibs: ; @echo $(LDLIBS)' print-ldlibs)
-mkdir -p $B/bench .device/lib
-cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iinclude -o $B/bench/gpu_driver bench/gpu_driver.c \
-   $B/libsaex.a -fopenmp $LDLIBS
-cp $B/saex $B/tests/test_backend $B/tests/test_model $B/bench/gpu_driver .device/
+mkdir -p .device/lib
+cp $B/saex $B/tests/test_backend $B/tests/test_model .device/
 for b in "${BINS[@]}"; do strip --strip-debug ".device/$b"; done
 
 # Libraries a base Ubuntu 24.04 has (glibc, the GCC runtime), and cuBLAS,
@@ -36,7 +34,7 @@ system_lib() {
 }
 # every "name => path" of ldd (awk reads its whole input: no SIGPIPE for ldd)
 deps() { ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u; }
-libdnnl=$(deps .device/gpu_driver | awk '$1 ~ /^libdnnl/ {print $2}')
+libdnnl=$(deps .device/saex | awk '$1 ~ /^libdnnl/ {print $2}')
 deps "${BINS[@]/#/.device/}" ${libdnnl:+"$libdnnl"} | while read -r name path; do
     system_lib "$name" || cp -L "$path" ".device/lib/$name"
 done

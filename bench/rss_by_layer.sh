@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # rss_by_layer.sh — shows that saex reads only the blocks it runs: runs the
 # same checkpoint and workload at two target layers and compares the peak
-# resident memory (VmHWM) with the bytes of the blocks in between. (Weights
+# resident memory of `saex extract` with the bytes of the blocks in between. (Weights
 # are used in place from the mmap, so they become resident during the first
 # batch, not at load.)
 #   bench/rss_by_layer.sh [CKPT_DIR] [LOW] [HIGH]
 # Defaults: the cached 2b checkpoint of bench/cpu.sh (13 blocks), layers 3 and 12.
-# Needs bench/cpu.sh to have run once (checkpoint, workload, SAE, driver).
+# Needs bench/cpu.sh to have run once (checkpoint, workload, SAE, build/cpu-bench/saex).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CKPT=${1:-bench/cache/ckpt-2b-13}
 LO=${2:-3}
 HI=${3:-12}
-D=build/cpu-bench/cpu_driver
+D=build/cpu-bench/saex
 [ -x "$D" ] || { echo "run bench/cpu.sh first (it builds $D)"; exit 1; }
-rss() { # peak RSS (KiB) of a run at layer $1
-    "$D" --model "$CKPT" --layer "$1" --workload bench/cache/wl-2.bin --sae bench/cache/sae-2b-12 --mode last 2>/dev/null |
-        sed -n 's/^RESULT //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["vmhwm_kb"])'
+rss() { # peak RSS (KiB) of a `saex extract` run at layer $1
+    python3 bench/saex_run.py run --saex "$D" --model "$CKPT" --layer "$1" --workload bench/cache/wl-2.bin \
+        --sae bench/cache/sae-2b-12/params.npz --mode last --out /dev/null |
+        sed -n 's/^RESULT //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["maxrss_kb"])'
 }
 r_lo=$(rss "$LO")
 r_hi=$(rss "$HI")
