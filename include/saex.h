@@ -483,6 +483,7 @@ typedef struct {
     int layer;               /* only this block; -1: every layer in the output */
     saex_positions positions;
     const saex_events *events; /* progress of the reading (what "read", bytes) and should_stop */
+    const char *input;       /* OUTPUT is a run store: its input document [the path it records] */
 } saex_compare_options;
 void saex_compare_options_init(saex_compare_options *o);
 
@@ -533,7 +534,8 @@ typedef struct {
 } saex_compare_row;
 
 /* Reads a saex output (results / list / JSON Lines; streamed, never held
- * whole) and runs the tests. */
+ * whole), or a run store (OUTPUT.saex/: one chunk in memory at a time, the
+ * labels from its input document), and runs the tests. */
 saex_status saex_compare(const char *output, const saex_compare_options *o, saex_comparison **out);
 void saex_comparison_close(saex_comparison *c);
 const saex_comparison_info *saex_comparison_get_info(const saex_comparison *c);

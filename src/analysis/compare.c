@@ -347,7 +347,7 @@ saex_status saex_compare(const char *output, const saex_compare_options *o, saex
     if ((unsigned)o->positions > SAEX_POSITIONS_RESPONSE_MAX)
         return saex_fail(SAEX_ERR_ARG, "saex_compare: unknown positions %d", (int)o->positions);
     an_source *src;
-    saex_status st = an_source_open_output(output, o->events, &src);
+    saex_status st = an_source_open(output, o, &src);
     if (st) return st;
     an_request req = {.positions = o->positions, .by = o->by, .pair_by = o->pair_by};
     an_dataset ds = {.only_layer = o->layer};

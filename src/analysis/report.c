@@ -244,7 +244,7 @@ saex_status saex_report(const char *output, const saex_report_options *o, const 
     if (!o || !o->compare.by || o->top < 1 || o->examples < 1)
         return saex_fail(SAEX_ERR_ARG, "saex_report: bad options (by, top >= 1, examples >= 1)");
     an_source *src;
-    saex_status st = an_source_open_output(output, o->compare.events, &src);
+    saex_status st = an_source_open(output, &o->compare, &src);
     if (st) return st;
     an_request req = {.positions = o->compare.positions, .by = o->compare.by, .pair_by = o->compare.pair_by};
     an_dataset ds = {.only_layer = o->compare.layer, .keep_snippets = 1};

@@ -7,12 +7,8 @@
  * Sources:
  *   source_json.c   a saex output file (results / list / JSON Lines), parsed
  *                   streaming with yajl: memory holds one sample at a time.
- *   (to come)       a run store, OUTPUT.saex/: its scan() walks the samples
- *                   with saex_results_sample(), builds an_row's from each
- *                   saex_sample_view (ids row i = view.ids + i * k, the -1
- *                   padding cut off; pos = view.position[i]; piece from the
- *                   tokenizer), calls an_aggregate(), takes the labels from the
- *                   input document, and calls visit() as source_json.c does. */
+ *   source_store.c  a run store, OUTPUT.saex/: the samples from its chunks
+ *                   (saex_results_sample), the labels from its input document. */
 #ifndef SAEX_ANALYSIS_SOURCE_H
 #define SAEX_ANALYSIS_SOURCE_H
 #include <jansson.h>
@@ -86,5 +82,10 @@ struct an_source {
 
 /* A saex output file. Nothing is read until scan(). */
 saex_status an_source_open_output(const char *path, const saex_events *events, an_source **out);
+/* A run store (source_store.c); input: its input document, NULL for the
+ * path the manifest records. Refused when a shard is missing. */
+saex_status an_source_open_store(const char *dir, const char *input, an_source **out);
+/* A run store when path is a folder, else an output file. */
+saex_status an_source_open(const char *path, const saex_compare_options *o, an_source **out);
 
 #endif

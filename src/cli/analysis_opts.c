@@ -16,6 +16,8 @@ int analysis_opt(int argc, char **argv, int *i, saex_compare_options *o) {
         if (m > 0) o->by = v;
     } else if ((m = arg_match(argc, argv, i, "--pair-by", 1, &v)) != 0) {
         if (m > 0) o->pair_by = v;
+    } else if ((m = arg_match(argc, argv, i, "--input", 1, &v)) != 0) {
+        if (m > 0) o->input = v;
     } else if ((m = arg_match(argc, argv, i, "--baseline", 1, &v)) != 0) {
         if (m > 0) o->baseline = v;
     } else if ((m = arg_match(argc, argv, i, "--layer", 1, &v)) != 0) {
@@ -64,8 +66,10 @@ int analysis_need_output(const char *output) {
 
 char *beside_output(const char *output, const char *suffix) {
     size_t n = strlen(output);
-    if (n > 6 && !strcmp(output + n - 6, ".jsonl")) n -= 6;
-    else if (n > 5 && !strcmp(output + n - 5, ".json")) n -= 5;
+    while (n > 1 && output[n - 1] == '/') n--;           /* a run store: out.json.saex/ -> out */
+    if (n > 5 && !strncmp(output + n - 5, ".saex", 5)) n -= 5;
+    if (n > 6 && !strncmp(output + n - 6, ".jsonl", 6)) return strfmt("%.*s%s", (int)n - 6, output, suffix);
+    if (n > 5 && !strncmp(output + n - 5, ".json", 5)) return strfmt("%.*s%s", (int)n - 5, output, suffix);
     return strfmt("%.*s%s", (int)n, output, suffix);
 }
 

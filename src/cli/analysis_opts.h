@@ -13,7 +13,9 @@
     "  --baseline NAME     compare every condition with this one (default: every pair)\n"            \
     "  --layer L           only layer L (default: every layer in the output)\n"                       \
     "  --positions P       last (the last prompt token; default), or with --save-all-tokens\n"        \
-    "                      outputs prompt-mean, prompt-max, response-mean, response-max\n"
+    "                      outputs prompt-mean, prompt-max, response-mean, response-max\n"         \
+    "  --input FILE        OUTPUT is a run store (OUTPUT.saex/): its input document [the path\n"    \
+    "                      the store records]\n"
 
 /* Matches argv[*i] against the shared options (consuming a value); returns
  * 1 when matched, 0 when not one of them, -1 on a bad value (message printed). */

@@ -412,6 +412,15 @@ static void sweep_for(const char *path) {
     free(c);
 }
 
+saex_status output_prepare(const saex_doc *d, saex_results *r, json_t **metadata) {
+    *metadata = NULL;
+    saex_status st = check_complete(d, r);
+    if (st) return st;
+    json_t *old = d->form == SAEX_FORM_RESULTS ? json_object_get(d->root, "sae_extraction_metadata") : d->prior_meta;
+    *metadata = merged_metadata(r, old);
+    return *metadata ? SAEX_OK : saex_fail(SAEX_ERR_NOMEM, "out of memory");
+}
+
 saex_status saex_write_output(const saex_doc *d, saex_results *r, const char *path, int flags, char **written) {
     if (written) *written = NULL;
     saex_status st = check_complete(d, r);

@@ -224,6 +224,14 @@ struct saex_extractor {
 /* Per-layer metadata of a run (the output's "sae_extraction_metadata"). */
 json_t *extractor_metadata(const saex_extractor *x, const saex_run_options *o);
 
+/* ------------------------------------------------------------ output */
+
+/* What saex_write_output checks first (r holds every sample of d: a run
+ * store complete, made from these very bytes), and the
+ * "sae_extraction_metadata" the output would hold (new reference). For
+ * readers of a run store that write no output (saex compare / report). */
+saex_status output_prepare(const saex_doc *d, saex_results *r, json_t **metadata);
+
 /* Log through the events (no-op when absent). */
 void events_log(const saex_events *e, saex_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)

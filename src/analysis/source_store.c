@@ -1,0 +1,228 @@
+/* source_store.c — samples for `saex compare` / `saex report` from a run
+ * store (OUTPUT.saex/, docs/run-store.md) instead of the JSON output.
+ *
+ * The results come from the store's chunks one sample at a time
+ * (saex_results_sample: one chunk in memory), the labels (the grouping and
+ * pairing fields, question_id, template_type, the prompt) from the input
+ * document the manifest names. So the analysis of a dataset whose JSON would
+ * be too big to write, or not written yet, reads what the JSON would hold:
+ * the same vectors, the same labels, the same metadata. */
+#include "analysis/source.h"
+#include "analysis/grow.h"
+#include "error.h"
+#include "pipeline/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    an_source base;
+    char *dir;
+    saex_results *r;
+    saex_doc *d;
+    json_t *meta;              /* {"layer_L": {...}} as the output would hold it */
+    char fields[512];
+    int n_layers, layers[SAEX_MAX_LAYERS];
+    an_vec vec[SAEX_MAX_LAYERS];
+    an_layer out[SAEX_MAX_LAYERS];
+    an_row *rows;              /* [n_pos] of the current sample */
+    int64_t cap_rows;
+    /* the report's token view of the current sample, per layer */
+    int32_t *tok_pos[SAEX_MAX_LAYERS], *hit_tok[SAEX_MAX_LAYERS], *hit_id[SAEX_MAX_LAYERS];
+    const char **tok_piece[SAEX_MAX_LAYERS];
+    float *hit_act[SAEX_MAX_LAYERS];
+} store_source;
+
+/* A label field's text as source_json.c gives it: a string as is, a number
+ * or boolean as JSON writes it; NULL for null, objects and arrays. */
+static char *field_text(const json_t *v) {
+    if (json_is_string(v)) return strdup(json_string_value(v));
+    if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) return json_dumps(v, JSON_ENCODE_ANY);
+    return NULL;
+}
+
+/* A field of the variation, else of its result (as the output's readers do). */
+static const json_t *field(const doc_sample *s, const char *k) {
+    const json_t *v = k ? json_object_get(s->var, k) : NULL;
+    if ((!v || json_is_null(v)) && s->result && k) v = json_object_get(s->result, k);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+static void list_fields(store_source *s) {
+    size_t n = 0;
+    s->fields[0] = 0;
+    for (int64_t i = 0; i < s->d->n && i < 3; i++) {
+        const doc_sample *ds = &s->d->s[i];
+        const json_t *objs[2] = {ds->var, ds->result};
+        for (int o = 0; o < 2; o++) {
+            const char *k;
+            json_t *v;
+            if (!objs[o]) continue;
+            json_object_foreach((json_t *)objs[o], k, v) {
+                if (!strcmp(k, "variations") || !strcmp(k, "sae_activations")) continue;
+                char probe[600];
+                snprintf(probe, sizeof probe, ", %s,", k);
+                char list[sizeof s->fields + 4];
+                snprintf(list, sizeof list, ", %s,", s->fields);
+                if (strstr(list, probe) || n + strlen(k) + 3 >= sizeof s->fields) continue;
+                n += (size_t)snprintf(s->fields + n, sizeof s->fields - n, "%s%s", n ? ", " : "", k);
+            }
+        }
+    }
+}
+
+static int is_marked(const unsigned char *marks, int64_t n, int64_t i) { return marks && i >= 0 && i < n && marks[i]; }
+
+static void free_detail(store_source *s, int l) {
+    free(s->tok_pos[l]), free(s->hit_tok[l]), free(s->hit_id[l]), free(s->hit_act[l]), free(s->tok_piece[l]);
+    s->tok_pos[l] = s->hit_tok[l] = s->hit_id[l] = NULL, s->hit_act[l] = NULL, s->tok_piece[l] = NULL;
+}
+
+/* The token view of one layer of a marked sample: every saved position with
+ * its piece, and the marked features there. */
+static int keep_detail(store_source *s, int l, const saex_sample_view *v, const an_request *req) {
+    free_detail(s, l);
+    int n = v->n_pos, n_hit = 0;
+    for (int64_t j = 0; j < (int64_t)n * v->k; j++)
+        n_hit += v->ids[j] >= 0 && is_marked(req->detail_feature, req->n_detail_feature, v->ids[j]);
+    s->tok_pos[l] = malloc((size_t)(n ? n : 1) * sizeof *s->tok_pos[l]);
+    s->tok_piece[l] = calloc((size_t)(n ? n : 1), sizeof *s->tok_piece[l]);
+    s->hit_tok[l] = malloc((size_t)(n_hit ? n_hit : 1) * sizeof *s->hit_tok[l]);
+    s->hit_id[l] = malloc((size_t)(n_hit ? n_hit : 1) * sizeof *s->hit_id[l]);
+    s->hit_act[l] = malloc((size_t)(n_hit ? n_hit : 1) * sizeof *s->hit_act[l]);
+    if (!s->tok_pos[l] || !s->tok_piece[l] || !s->hit_tok[l] || !s->hit_id[l] || !s->hit_act[l]) return -1;
+    int h = 0;
+    for (int i = 0; i < n; i++) {
+        s->tok_pos[l][i] = v->position[i];
+        s->tok_piece[l][i] = results_piece(s->r, v->token_id[i]);
+        for (int j = 0; j < v->k; j++) {
+            int32_t f = v->ids[(size_t)i * v->k + j];
+            if (f >= 0 && is_marked(req->detail_feature, req->n_detail_feature, f))
+                s->hit_tok[l][h] = i, s->hit_id[l][h] = f, s->hit_act[l][h] = v->act[(size_t)i * v->k + j], h++;
+        }
+    }
+    an_layer *o = &s->out[l];
+    o->n_tok = n, o->tok_pos = s->tok_pos[l], o->tok_piece = s->tok_piece[l];
+    o->n_hit = h, o->hit_tok = s->hit_tok[l], o->hit_id = s->hit_id[l], o->hit_act = s->hit_act[l];
+    return 0;
+}
+
+/* Layer l of sample i into s->out[l]. */
+static saex_status read_layer(store_source *s, int64_t i, int l, const an_request *req) {
+    saex_sample_view v;
+    saex_status st = saex_results_sample(s->r, i, l, &v);
+    if (st) return st;
+    an_layer *o = &s->out[l];
+    memset(o, 0, sizeof *o);
+    o->layer = s->layers[l];
+    o->answer_start = v.status == SAEX_SAMPLE_OK ? v.answer_start : -1;
+    if (v.status != SAEX_SAMPLE_OK) {
+        o->status = v.status == SAEX_SAMPLE_ERROR ? AN_FAILED : AN_ABSENT;
+        return SAEX_OK;
+    }
+    if (an_grow((void **)&s->rows, &s->cap_rows, v.n_pos ? v.n_pos : 1, sizeof *s->rows))
+        return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    for (int p = 0; p < v.n_pos; p++) {
+        const int32_t *ids = v.ids + (size_t)p * v.k;
+        int n = 0;
+        while (n < v.k && ids[n] >= 0) n++;
+        s->rows[p] = (an_row){.pos = v.position[p], .n = n, .id = ids, .act = v.act + (size_t)p * v.k};
+    }
+    int got = an_aggregate(s->rows, v.n_pos, v.answer_start, req->positions, &s->vec[l]);
+    if (got < 0) return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    o->status = got ? AN_OK : AN_NO_POSITIONS;
+    o->n = s->vec[l].n, o->id = s->vec[l].id, o->act = s->vec[l].act;
+    if (is_marked(req->detail, req->n_detail, i) && keep_detail(s, l, &v, req))
+        return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    return SAEX_OK;
+}
+
+static saex_status store_scan(an_source *src, const an_request *req, an_visit visit, void *ctx) {
+    store_source *s = (store_source *)src;
+    saex_status st = SAEX_OK;
+    for (int64_t i = 0; i < s->d->n && !st; i++) {
+        const doc_sample *ds = &s->d->s[i];
+        for (int l = 0; l < s->n_layers && !st; l++) st = read_layer(s, i, l, req);
+        if (st) break;
+        const json_t *prompt = field(ds, "prompt");
+        char *group = field_text(field(ds, req->by)), *pair = req->pair_by ? field_text(field(ds, req->pair_by)) : NULL;
+        char label[256];
+        saex_doc_sample_label(s->d, i, label, sizeof label);
+        an_sample smp = {.index = i, .group = group, .pair = pair, .label = label,
+                         .prompt = json_is_string(prompt) ? json_string_value(prompt) : NULL,
+                         .n_layers = s->n_layers, .layer = s->out};
+        st = visit(ctx, &smp);
+        free(group), free(pair);
+        for (int l = 0; l < s->n_layers; l++) free_detail(s, l);
+    }
+    return st;
+}
+
+static const json_t *store_metadata(an_source *src) { return ((store_source *)src)->meta; }
+static const char *store_form(an_source *src) { return saex_doc_form_name(((store_source *)src)->d->form); }
+static const char *store_fields(an_source *src) { return ((store_source *)src)->fields; }
+
+static void store_close(an_source *src) {
+    store_source *s = (store_source *)src;
+    if (!s) return;
+    for (int l = 0; l < SAEX_MAX_LAYERS; l++) an_vec_free(&s->vec[l]), free_detail(s, l);
+    free(s->rows);
+    json_decref(s->meta);
+    saex_doc_close(s->d);
+    saex_results_close(s->r);
+    free(s->dir);
+    free(s);
+}
+
+/* The input path the manifest records, and the run's layers. */
+static saex_status read_manifest(store_source *s, char **input) {
+    char *text = NULL;
+    saex_status st = saex_results_manifest(s->r, &text);
+    if (st) return st;
+    json_t *m = json_loads(text, 0, NULL);
+    saex_free(text);
+    if (!m) return saex_fail(SAEX_ERR_FORMAT, "run store %s: its manifest.json is not JSON", s->dir);
+    const char *in = json_string_value(json_object_get(json_object_get(m, "input"), "path"));
+    *input = in ? strdup(in) : NULL;
+    json_decref(m);
+    s->n_layers = s->r->info.n_layers;
+    memcpy(s->layers, s->r->info.layers, sizeof s->layers);
+    return SAEX_OK;
+}
+
+saex_status an_source_open_store(const char *dir, const char *input, an_source **out) {
+    *out = NULL;
+    store_source *s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir))) {
+        free(s);
+        return saex_fail(SAEX_ERR_NOMEM, "out of memory");
+    }
+    s->base = (an_source){.name = s->dir, .scan = store_scan, .metadata = store_metadata, .form = store_form,
+                          .fields = store_fields, .close = store_close};
+    char *recorded = NULL;
+    saex_status st = saex_results_open_store(dir, -1, 0, &s->r);
+    if (!st) st = read_manifest(s, &recorded);
+    const char *in = input ? input : recorded;
+    if (!st && !in)
+        st = saex_fail(SAEX_ERR_ARG, "run store %s does not record its input (it was read from stdin): give --input FILE",
+                       dir);
+    if (!st) st = saex_doc_load(in, &s->d);
+    if (!st) st = output_prepare(s->d, s->r, &s->meta);
+    free(recorded);
+    if (st) {
+        store_close(&s->base);
+        return st;
+    }
+    list_fields(s);
+    *out = &s->base;
+    return SAEX_OK;
+}
+
+saex_status an_source_open(const char *path, const saex_compare_options *o, an_source **out) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return an_source_open_store(path, o->input, out);
+    if (o->input) return saex_fail(SAEX_ERR_ARG, "--input is for a run store; %s is a file", path);
+    return an_source_open_output(path, o->events, out);
+}
