@@ -12,21 +12,27 @@ FILLER = ("The answer depends on the evidence, and the evidence here is mixed: s
           "others the other, so a careful reader weighs both before deciding what to believe.")
 
 
+def workload(n: int, response_filler: str = FILLER) -> dict:
+    """n variations of the demo's questions, each prompt numbered so that none repeats."""
+    demo = json.loads((Path(__file__).resolve().parents[1] / "examples" / "input.json").read_text())
+    results, k = [], 0
+    while k < n:
+        for r in demo["results"]:
+            vs = []
+            for v in r["variations"]:
+                if k < n:
+                    vs.append(dict(v, prompt=f"{v['prompt']} ({k})",
+                                   response=f"{v['response']} {response_filler}".rstrip()))
+                    k += 1
+            if vs:
+                results.append(dict(r, question_id=f"q{k}", variations=vs))
+    return {"results": results}
+
+
 def main() -> None:
     out, sizes = Path(sys.argv[1]), [int(a) for a in sys.argv[2:]]
-    demo = json.loads(Path("examples/input.json").read_text())
     for n in sizes:
-        results, k = [], 0
-        while k < n:
-            for r in demo["results"]:
-                vs = []
-                for v in r["variations"]:
-                    if k < n:
-                        vs.append(dict(v, prompt=f"{v['prompt']} ({k})", response=f"{v['response']} {FILLER}"))
-                        k += 1
-                if vs:
-                    results.append(dict(r, question_id=f"q{k}", variations=vs))
-        (out / f"in{n}.json").write_text(json.dumps({"results": results}, ensure_ascii=False))
+        (out / f"in{n}.json").write_text(json.dumps(workload(n), ensure_ascii=False))
 
 
 if __name__ == "__main__":

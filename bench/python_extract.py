@@ -29,18 +29,9 @@ EX = ROOT / "examples"
 
 def workload(n: int, path: Path) -> None:
     """n variations: the demo's, each prompt numbered so that none repeats."""
-    demo = json.loads((EX / "input.json").read_text())
-    results, k = [], 0
-    while k < n:
-        for r in demo["results"]:
-            vs = []
-            for v in r["variations"]:
-                if k < n:
-                    vs.append(dict(v, prompt=f"{v['prompt']} ({k})"))
-                    k += 1
-            if vs:
-                results.append(dict(r, question_id=f"q{k}", variations=vs))
-    path.write_text(json.dumps({"results": results}, ensure_ascii=False))
+    sys.path.insert(0, str(ROOT / "bench"))
+    from make_results_workload import workload as make
+    path.write_text(json.dumps(make(n, response_filler=""), ensure_ascii=False))
 
 
 def run_cli(inp: Path, out: Path, args: argparse.Namespace) -> float:
