@@ -238,6 +238,9 @@ def test_sigint_stops_a_long_batch_and_the_gil_is_free(extractor):
         if p.what == "extract" and p.done > 0:
             started.set()
 
+    # Python turns SIGINT into KeyboardInterrupt unless it started with SIGINT
+    # ignored (a background job of a non-interactive shell, as CI may run it).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     t0 = time.monotonic()
     threads = [threading.Thread(target=count), threading.Thread(target=interrupt)]
     for t in threads:
@@ -250,6 +253,7 @@ def test_sigint_stops_a_long_batch_and_the_gil_is_free(extractor):
         started.set()
         for t in threads:
             t.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - t0 < 30
     assert ticks[0] > 20, ticks[0]
     assert extractor.extract_activations("Hi", "there")["status"] == "success"
