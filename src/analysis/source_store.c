@@ -10,6 +10,7 @@
 #include "analysis/source.h"
 #include "analysis/grow.h"
 #include "error.h"
+#include "pipeline/json_number.h"
 #include "pipeline/pipeline.h"
 
 #include <stdio.h>
@@ -35,39 +36,83 @@ typedef struct {
     float *hit_act[SAEX_MAX_LAYERS];
 } store_source;
 
-/* A label field's text as source_json.c gives it: a string as is, a number
- * or boolean as JSON writes it; NULL for null, objects and arrays. */
+/* A label field's text as source_json.c reads it from the output: a string
+ * as is, a number or boolean as the output writes it (json_write.c: integers
+ * in full, reals by jn_f64); NULL for null, objects and arrays. */
 static char *field_text(const json_t *v) {
+    char buf[JN_MAX + 1];
     if (json_is_string(v)) return strdup(json_string_value(v));
-    if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) return json_dumps(v, JSON_ENCODE_ANY);
+    if (json_is_integer(v)) snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v)) buf[jn_f64(buf, json_real_value(v))] = '\0';
+    else if (json_is_boolean(v)) snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false");
+    else return NULL;
+    return strdup(buf);
+}
+
+static int is_scalar(const json_t *v) { return v && (json_is_string(v) || json_is_number(v) || json_is_boolean(v)); }
+
+/* A field of the variation, else of its result, as source_json.c takes it:
+ * a scalar (null, objects and arrays count as absent); strings only with
+ * want_string (the prompt). */
+static const json_t *field(const doc_sample *s, const char *k, int want_string) {
+    const json_t *objs[2] = {s->var, s->result};
+    for (int o = 0; o < 2 && k; o++) {
+        const json_t *v = objs[o] ? json_object_get(objs[o], k) : NULL;
+        if (want_string ? json_is_string(v) : is_scalar(v)) return v;
+    }
     return NULL;
 }
 
-/* A field of the variation, else of its result (as the output's readers do). */
-static const json_t *field(const doc_sample *s, const char *k) {
-    const json_t *v = k ? json_object_get(s->var, k) : NULL;
-    if ((!v || json_is_null(v)) && s->result && k) v = json_object_get(s->result, k);
-    return v && !json_is_null(v) ? v : NULL;
+/* "q001 I_like" from question_id and template_type, else "r0 v1": the label
+ * source_json.c makes. */
+static void sample_label(const doc_sample *ds, char *buf, size_t size) {
+    char *q = field_text(field(ds, "question_id", 0)), *t = field_text(field(ds, "template_type", 0));
+    if (q || t) snprintf(buf, size, "%s%s%s", q ? q : "", q && t ? " " : "", t ? t : "");
+    else snprintf(buf, size, "r%lld v%lld", (long long)ds->r, (long long)ds->v);
+    free(q), free(t);
 }
 
+/* Adds a field name to the list, once. */
+static void add_name(store_source *s, const char *k) {
+    size_t n = strlen(s->fields), kn = strlen(k);
+    char probe[160], list[sizeof s->fields + 4];
+    if (kn > sizeof probe - 8 || n + kn + 3 >= sizeof s->fields) return;
+    snprintf(probe, sizeof probe, ", %s,", k);
+    snprintf(list, sizeof list, ", %s,", s->fields);
+    if (!strstr(list, probe)) snprintf(s->fields + n, sizeof s->fields - n, "%s%s", n ? ", " : "", k);
+}
+
+/* The names of the scalar fields of a variation (null ones too). */
+static void add_names(store_source *s, const json_t *var) {
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)var, k, v) if (!json_is_object(v) && !json_is_array(v)) add_name(s, k);
+}
+
+/* The field names compare's messages list, in the order source_json.c meets
+ * them in the output: the scalar fields of the results and of the first four
+ * variations, in document order. */
 static void list_fields(store_source *s) {
-    size_t n = 0;
     s->fields[0] = 0;
-    for (int64_t i = 0; i < s->d->n && i < 3; i++) {
-        const doc_sample *ds = &s->d->s[i];
-        const json_t *objs[2] = {ds->var, ds->result};
-        for (int o = 0; o < 2; o++) {
-            const char *k;
-            json_t *v;
-            if (!objs[o]) continue;
-            json_object_foreach((json_t *)objs[o], k, v) {
-                if (!strcmp(k, "variations") || !strcmp(k, "sae_activations")) continue;
-                char probe[600];
-                snprintf(probe, sizeof probe, ", %s,", k);
-                char list[sizeof s->fields + 4];
-                snprintf(list, sizeof list, ", %s,", s->fields);
-                if (strstr(list, probe) || n + strlen(k) + 3 >= sizeof s->fields) continue;
-                n += (size_t)snprintf(s->fields + n, sizeof s->fields - n, "%s%s", n ? ", " : "", k);
+    const json_t *root = s->d->root;
+    const json_t *top = s->d->form == SAEX_FORM_RESULTS ? json_object_get(root, "results") : root;
+    int ended = 0; /* variations met */
+    for (size_t i = 0; i < json_array_size(top) && ended <= 3; i++) {
+        const json_t *e = json_array_get(top, i);
+        if (!json_is_object(e)) continue;
+        if (s->d->form != SAEX_FORM_RESULTS) {
+            add_names(s, e), ended++;
+            continue;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)e, k, v) {
+            if (ended > 3) break;
+            if (!strcmp(k, "variations") && json_is_array(v)) {
+                for (size_t j = 0; j < json_array_size(v) && ended <= 3; j++)
+                    if (json_is_object(json_array_get(v, j))) add_names(s, json_array_get(v, j)), ended++;
+            } else if (!json_is_object(v) && !json_is_array(v)) {
+                add_name(s, k);
             }
         }
     }
@@ -142,16 +187,23 @@ static saex_status read_layer(store_source *s, int64_t i, int l, const an_reques
 static saex_status store_scan(an_source *src, const an_request *req, an_visit visit, void *ctx) {
     store_source *s = (store_source *)src;
     saex_status st = SAEX_OK;
+    /* As source_json.c refuses it at an output's first "last_token". */
+    if (!s->r->info.pos.save_all && req->positions != SAEX_POSITIONS_LAST)
+        return saex_fail(SAEX_ERR_ARG,
+                         "%s: --positions %s needs an output made with --save-all-tokens (this one has the last "
+                         "prompt token only)",
+                         s->dir, saex_positions_name(req->positions));
     for (int64_t i = 0; i < s->d->n && !st; i++) {
         const doc_sample *ds = &s->d->s[i];
         for (int l = 0; l < s->n_layers && !st; l++) st = read_layer(s, i, l, req);
         if (st) break;
-        const json_t *prompt = field(ds, "prompt");
-        char *group = field_text(field(ds, req->by)), *pair = req->pair_by ? field_text(field(ds, req->pair_by)) : NULL;
+        const json_t *prompt = field(ds, "prompt", 1);
+        char *group = field_text(field(ds, req->by, 0));
+        char *pair = req->pair_by ? field_text(field(ds, req->pair_by, 0)) : NULL;
         char label[256];
-        saex_doc_sample_label(s->d, i, label, sizeof label);
+        sample_label(ds, label, sizeof label);
         an_sample smp = {.index = i, .group = group, .pair = pair, .label = label,
-                         .prompt = json_is_string(prompt) ? json_string_value(prompt) : NULL,
+                         .prompt = prompt ? json_string_value(prompt) : NULL,
                          .n_layers = s->n_layers, .layer = s->out};
         st = visit(ctx, &smp);
         free(group), free(pair);
