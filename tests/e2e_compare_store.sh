@@ -24,6 +24,9 @@ for i, r in enumerate(res):  # labels of every JSON kind: the store must spell t
         v["seed"] = [7, 12345678901234567][i % 2]
         v["run"] = "one"                                   # a single condition
 json.dump({"results": res}, open(f"{T}/in.json", "w"))
+flat = [dict(v, question_id=r["question_id"]) for r in res for v in r["variations"]]
+json.dump(flat, open(f"{T}/list.json", "w"))
+open(f"{T}/lines.jsonl", "w").write("".join(json.dumps(v) + "\n" for v in flat))
 for n in (1, 4):
     json.dump({"results": res * 6 * n}, open(f"{T}/mem{n}.json", "w"))
 EOF2
@@ -72,6 +75,15 @@ for by in temperature greedy seed; do same_rows "by_$by" "$T/out.json" --by $by;
 same_rows last_paired "$T/last.json" --pair-by question_id
 same_rows last_unpaired "$T/last.json"
 same_report last "$T/last.json" --pair-by question_id
+
+# The list and JSON Lines forms (their metadata beside the output).
+for f in list.json lines.jsonl; do
+    if "$SAEX" extract --input "$T/$f" "${DEMO[@]}" --top-k 8 --save-all-tokens --output "$T/o_$f" >"$T/x.log" 2>&1; then
+        same_rows "form_$f" "$T/o_$f" --pair-by question_id --positions prompt-mean
+        same_rows "form_${f}_by_temperature" "$T/o_$f" --by temperature
+        same_report "form_$f" "$T/o_$f"
+    else fail "extract_$f" "$(tail -3 "$T/x.log")"; fi
+done
 
 # Bad requests get the message they get on the JSON output, naming the store.
 same_error() { # same_error NAME OUTPUT OPTIONS...
