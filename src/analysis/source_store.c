@@ -244,6 +244,17 @@ static saex_status read_manifest(store_source *s, char **input) {
     return SAEX_OK;
 }
 
+/* The input document; when it is the one the manifest records, a failure
+ * says how to point to it where it moved. */
+static saex_status load_input(store_source *s, const char *path, int recorded) {
+    saex_status st = saex_doc_load(path, &s->d);
+    if (!st || !recorded) return st;
+    char *why = strdup(saex_last_error());
+    st = saex_fail(st, "%s (the input run store %s records; give --input FILE if it moved)", why ? why : path, s->dir);
+    free(why);
+    return st;
+}
+
 saex_status an_source_open_store(const char *dir, const char *input, an_source **out) {
     *out = NULL;
     store_source *s = calloc(1, sizeof *s);
@@ -260,7 +271,7 @@ saex_status an_source_open_store(const char *dir, const char *input, an_source *
     if (!st && !in)
         st = saex_fail(SAEX_ERR_ARG, "run store %s does not record its input (it was read from stdin): give --input FILE",
                        dir);
-    if (!st) st = saex_doc_load(in, &s->d);
+    if (!st) st = load_input(s, in, !input);
     if (!st) st = output_prepare(s->d, s->r, &s->meta);
     free(recorded);
     if (st) {
