@@ -198,8 +198,13 @@ static saex_status store_scan(an_source *src, const an_request *req, an_visit vi
         for (int l = 0; l < s->n_layers && !st; l++) st = read_layer(s, i, l, req);
         if (st) break;
         const json_t *prompt = field(ds, "prompt", 1);
-        char *group = field_text(field(ds, req->by, 0));
-        char *pair = req->pair_by ? field_text(field(ds, req->pair_by, 0)) : NULL;
+        const json_t *g = field(ds, req->by, 0), *pv = req->pair_by ? field(ds, req->pair_by, 0) : NULL;
+        char *group = field_text(g), *pair = field_text(pv);
+        if ((g && !group) || (pv && !pair)) {
+            free(group), free(pair);
+            st = saex_fail(SAEX_ERR_NOMEM, "out of memory");
+            break;
+        }
         char label[256];
         sample_label(ds, label, sizeof label);
         an_sample smp = {.index = i, .group = group, .pair = pair, .label = label,
